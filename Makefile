@@ -34,10 +34,10 @@ test: $(STAMP) browser
 	$(MAKE) test-postgres
 
 test-sqlite: $(STAMP)
-	DATABASE_URL=sqlite:///:memory: $(BIN)/pytest -n 2 --dist loadfile
+	DATABASE_URL=sqlite:///:memory: $(BIN)/pytest -q -n 2 --dist loadfile
 
 test-postgres: $(STAMP)
-	DATABASE_URL=$${TEST_DATABASE_URL:-$(PG_URL)} $(BIN)/pytest -n 2 --dist loadfile
+	DATABASE_URL=$${TEST_DATABASE_URL:-$(PG_URL)} $(BIN)/pytest -q -n 2 --dist loadfile
 
 bench: $(STAMP)
 	$(BIN)/python bench/import.py
