@@ -66,7 +66,10 @@ def record(
     )
 
 
+_BOOKKEEPING = frozenset({"updated_at", "created_at"})
+
+
 def changed(before: dict[str, Any], after: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
     """Only the keys whose values differ, for compact audit rows."""
-    keys = [k for k in after if before.get(k) != after.get(k)]
+    keys = [k for k in after if k not in _BOOKKEEPING and before.get(k) != after.get(k)]
     return {k: before.get(k) for k in keys}, {k: after[k] for k in keys}

@@ -165,6 +165,9 @@ class PortfolioAssignment(models.Model):
             )
         ]
 
+    def __str__(self) -> str:
+        return f"{self.customer_id} -> {self.collector_id} from {self.started_at:%Y-%m-%d}"
+
 
 class Contact(models.Model):
     class Role(models.TextChoices):
@@ -363,6 +366,9 @@ class Application(models.Model):
             ),
         ]
 
+    def __str__(self) -> str:
+        return f"{self.amount_minor} to invoice {self.invoice_id} on {self.applied_date}"
+
     @property
     def source(self) -> Payment | CreditMemo:
         return self.payment if self.payment_id else self.credit_memo  # type: ignore[return-value]
@@ -393,6 +399,9 @@ class WriteOff(models.Model):
             ),
         ]
 
+    def __str__(self) -> str:
+        return f"write-off {self.amount_minor} of invoice {self.invoice_id} on {self.written_off_on}"
+
 
 class FxRate(models.Model):
     """Units of `quote` per one unit of `base` on `rate_date` (for reporting in the base currency)."""
@@ -408,3 +417,6 @@ class FxRate(models.Model):
             models.UniqueConstraint(fields=["rate_date", "base", "quote"], name="fx_unique_day_pair"),
             models.CheckConstraint(condition=Q(rate__gt=0), name="fx_rate_positive"),
         ]
+
+    def __str__(self) -> str:
+        return f"{self.rate_date} {self.base}/{self.quote} {self.rate}"

@@ -9,6 +9,7 @@ does not reveal whether it exists.
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
@@ -271,7 +272,7 @@ def bucket_index(days_past_due: int, bounds: list[int]) -> int:
 def validate_buckets(bounds: Any) -> list[int]:
     if not isinstance(bounds, list) or not bounds or not all(isinstance(b, int) and b >= 0 for b in bounds):
         raise InvalidInput("aging buckets must be a list of whole numbers of days, e.g. [0, 30, 60, 90]")
-    if any(b2 <= b1 for b1, b2 in zip(bounds, bounds[1:], strict=False)):
+    if any(b2 <= b1 for b1, b2 in itertools.pairwise(bounds)):
         raise InvalidInput("aging bucket bounds must increase")
     return bounds
 

@@ -1,0 +1,56 @@
+import pytest
+from django.db import transaction
+
+from ardesk.core import audit
+from ardesk.core.models import AuditLog
+from ardesk.core.roles import Cap, Role, caps_of, has_cap, has_global_scope, roles_of
+from tests.factories.people import make_user
+
+
+@pytest.mark.django_db
+def test_roles_and_caps():
+    collector = make_user("col", Role.COLLECTOR)
+    auditor = make_user("aud", Role.AUDITOR)
+    assert roles_of(collector) == {Role.COLLECTOR}
+    assert caps_of(collector) == {Cap.VIEW_LEDGER, Cap.EDIT_CUSTOMER}
+    assert not has_cap(auditor, Cap.EDIT_CUSTOMER)
+    assert has_cap(auditor, Cap.VIEW_AUDIT)
+    assert has_global_scope(auditor) and not has_global_scope(collector)
+
+
+@pytest.mark.django_db
+def test_superuser_is_admin_and_inactive_has_nothing():
+    root = make_user("root", is_superuser=True)
+    gone = make_user("gone", Role.ADMIN, is_active=False)
+    assert Role.ADMIN in roles_of(root)
+    assert roles_of(gone) == frozenset()
+    from django.contrib.auth.models import AnonymousUser
+
+    assert caps_of(AnonymousUser()) == frozenset()
+
+
+@pytest.mark.django_db
+def test_role_groups_exist_after_migrate():
+    from django.contrib.auth.models import Group
+
+    assert set(Group.objects.values_list("name", flat=True)) >= {r.value for r in Role}
+
+
+@pytest.mark.django_db(transaction=True)
+def test_audit_requires_a_transaction_and_rolls_back_with_it():
+    user = make_user("u")
+    with pytest.raises(RuntimeError, match="inside the transaction"):
+        audit.record(actor=user, action="x", object_type="t", object_id=1)
+    with pytest.raises(ValueError), transaction.atomic():
+        audit.record(actor=user, action="x", object_type="t", object_id=1)
+        raise ValueError("boom")
+    assert AuditLog.objects.count() == 0
+    with transaction.atomic():
+        row = audit.record(
+            actor=user, action="x", object_type="t", object_id=1, before={"a": 1}, after={"a": 2}
+        )
+    assert (row.actor, row.action, row.before, row.after) == (user, "x", {"a": 1}, {"a": 2})
+
+
+def test_changed_keeps_only_differences():
+    assert audit.changed({"a": 1, "b": 2}, {"a": 1, "b": 3}) == ({"b": 2}, {"b": 3})
