@@ -27,7 +27,7 @@ def test_mixing_currencies_raises():
     with pytest.raises(CurrencyMismatch, match="cannot combine USD with EUR"):
         Money(100, "USD") + Money(100, "EUR")
     with pytest.raises(CurrencyMismatch):
-        Money(100, "USD") < Money(100, "EUR")
+        _ = Money(100, "USD") < Money(100, "EUR")
 
 
 def test_unknown_currency_is_refused():

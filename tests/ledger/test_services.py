@@ -89,7 +89,7 @@ def test_over_application_is_refused_and_changes_nothing(book):
             actor=book.cash, invoice=inv, payment=pay, amount=Money(10001, USD), applied_date=D(2026, 2, 1)
         )
     small = lf.payment(acme, "CHK-2", "50.00")
-    with pytest.raises(OverApplication, match="Payment has 50.00 USD unapplied; cannot apply 60.00 USD"):
+    with pytest.raises(OverApplication, match=r"Payment has 50\.00 USD unapplied; cannot apply 60\.00 USD"):
         services.apply(
             actor=book.cash, invoice=inv, payment=small, amount=Money(6000, USD), applied_date=D(2026, 2, 1)
         )
@@ -330,3 +330,15 @@ def test_concurrent_applications_never_over_apply(transactional_db, book):
     inv.refresh_from_db()
     assert sorted(outcomes) == ["ok", "refused"]
     assert inv.open_minor == 4000
+
+
+def test_fx_conversion_for_reporting(book):
+    services.set_fx_rate(actor=book.ada, rate_date=D(2026, 1, 1), base="EUR", quote="USD", rate="1.10")
+    services.set_fx_rate(actor=book.ada, rate_date=D(2026, 2, 1), base="EUR", quote="USD", rate="1.20")
+    assert selectors.to_base(Money(10000, "EUR"), D(2026, 1, 15), "USD") == Money(11000, USD)
+    assert selectors.to_base(Money(10000, "EUR"), D(2026, 3, 1), "USD") == Money(12000, USD)
+    assert selectors.to_base(Money(12000, USD), D(2026, 3, 1), "EUR") == Money(10000, "EUR")
+    with pytest.raises(InvalidInput, match="no FX rate EUR->USD on or before 2025-12-31"):
+        selectors.to_base(Money(1, "EUR"), D(2025, 12, 31), "USD")
+    with pytest.raises(InvalidInput, match="two different currencies"):
+        services.set_fx_rate(actor=None, rate_date=D(2026, 1, 1), base="USD", quote="USD", rate="1")
