@@ -154,7 +154,7 @@ def reserve_ids(model: type[models.Model], n: int) -> list[int]:
     if n <= 0:
         return []
     table = model._meta.db_table
-    pk_col = model._meta.pk.column  # type: ignore[union-attr]
+    pk_col = model._meta.pk.column
     with connection.cursor() as cur:
         if connection.vendor == "postgresql":
             cur.execute(

@@ -496,11 +496,11 @@ def reverse_application(
     except IntegrityError as exc:  # the one-to-one on `reverses`: a concurrent reversal won
         raise AlreadyReversed(f"application {application.pk} is already reversed") from exc
     Invoice.objects.filter(pk=application.invoice_id).update(open_minor=F("open_minor") + amt)
-    if application.payment_id:
+    if application.payment_id is not None:
         Payment.objects.filter(pk=application.payment_id, reversed_on__isnull=True).update(
             unapplied_minor=F("unapplied_minor") + amt
         )
-    else:
+    elif application.credit_memo_id is not None:
         CreditMemo.objects.filter(pk=application.credit_memo_id).update(
             unapplied_minor=F("unapplied_minor") + amt
         )
