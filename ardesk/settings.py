@@ -67,6 +67,7 @@ INSTALLED_APPS = [
     "ardesk.core",
     "ardesk.ledger",
     "ardesk.imports",
+    "ardesk.metrics",
     "ardesk.dashboard",
     "ardesk.api",
 ]
