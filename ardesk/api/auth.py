@@ -16,6 +16,8 @@ from ninja.security import HttpBearer
 from ninja.security.base import AuthBase
 from ninja.utils import check_csrf
 
+from ardesk.core.roles import roles_of
+
 from .services import authenticate_token
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "TRACE"})
@@ -36,7 +38,7 @@ class TokenAuth(HttpBearer):
         if user is None:
             raise AuthenticationError(message="the API token is invalid or revoked")
         request.user = user
-        return user
+        return _with_role(user)
 
 
 class SessionAuth(AuthBase):
@@ -53,7 +55,14 @@ class SessionAuth(AuthBase):
             return None
         if request.method not in SAFE_METHODS and check_csrf(request) is not None:
             raise HttpError(403, "CSRF check failed: send the csrftoken cookie's value in X-CSRFToken")
-        return user
+        return _with_role(user)
+
+
+def _with_role(user: Any) -> Any:
+    """An authenticated account without any ardesk role may do nothing: 403 on every operation."""
+    if not roles_of(user):
+        raise HttpError(403, "this account has no ardesk role; ask an administrator to grant one")
+    return user
 
 
 token_auth = TokenAuth()

@@ -5,11 +5,13 @@ from __future__ import annotations
 from importlib import metadata, util
 from pathlib import Path
 
-from django.contrib.auth.decorators import login_required
 from django.http import FileResponse, HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.utils import timezone
 from django.views.decorators.http import require_GET
+
+from ardesk.core.decorators import requires
+from ardesk.core.roles import Cap
 
 from .selectors import dashboard
 
@@ -25,7 +27,7 @@ def _plotly_path() -> Path:
 
 
 @require_GET
-@login_required
+@requires(Cap.VIEW_LEDGER, "your role does not give access to the ledger")
 def home(request: HttpRequest) -> HttpResponse:
     data = dashboard(request.user, timezone.localdate())
     return render(request, "dashboard/home.html", {"d": data, "plotly_version": PLOTLY_VERSION})

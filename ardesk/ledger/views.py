@@ -8,11 +8,9 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable, Iterable, Iterator
-from functools import wraps
 from typing import Any
 
 from django.contrib import messages
-from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
 from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse, HttpResponseBase
@@ -22,9 +20,10 @@ from django.utils import timezone
 from django.utils.cache import patch_vary_headers
 from django.views.decorators.http import require_GET, require_http_methods
 
-from ardesk.core.errors import ArdeskError, PermissionDenied
+from ardesk.core.decorators import requires
+from ardesk.core.errors import ArdeskError
 from ardesk.core.money import Money
-from ardesk.core.roles import Cap, has_cap
+from ardesk.core.roles import Cap
 from ardesk.imports.exports import export_response
 
 from . import selectors, services
@@ -35,17 +34,7 @@ PAGE_SIZE = 50
 View = Callable[..., HttpResponseBase]
 
 
-def ledger_reader(view: View) -> View:
-    """Login required, and a role that may read the ledger (else 403)."""
-
-    @login_required
-    @wraps(view)
-    def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
-        if not has_cap(request.user, Cap.VIEW_LEDGER):
-            raise PermissionDenied("your role does not give access to the ledger")
-        return view(request, *args, **kwargs)
-
-    return wrapped
+ledger_reader = requires(Cap.VIEW_LEDGER, "your role does not give access to the ledger")
 
 
 def today() -> dt.date:

@@ -91,10 +91,10 @@ def test_manager_sees_her_team_and_unassigned(ar: Any, as_user: Any) -> None:
     assert "Gamma" not in html
 
 
-def test_user_without_a_role_sees_nothing(ar: Any, as_user: Any) -> None:
-    html = as_user(ar.nobody).get("/").content.decode()
-    assert "No open receivables" in html
-    assert kpis(html) == []
+def test_user_without_a_role_is_refused(ar: Any, as_user: Any) -> None:
+    resp = as_user(ar.nobody).get("/")
+    assert resp.status_code == 403
+    assert "Acme" not in resp.content.decode()
 
 
 def test_organization_buckets_are_used(ar: Any, as_user: Any) -> None:

@@ -1,0 +1,315 @@
+"""The permission matrix: every page and every API operation, for anonymous, a user without the role,
+a user with the role but outside the customer's scope, and the right user.
+
+The two completeness tests fail when a route or an API operation is added without a row here, so no
+endpoint ships unchecked.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+from django.urls import URLPattern, URLResolver, get_resolver
+
+from ardesk.api.api import api as ninja_api
+from ardesk.api.services import create_token
+from ardesk.core.money import Money
+from ardesk.ledger import services
+from tests.factories import ledger as lf
+
+D = dt.date
+
+# --- objects all belong to bob's customer C-200 --------------------------------------------------------
+
+
+@pytest.fixture
+def objs(book):
+    beta = book.customers["beta"]
+    inv = lf.invoice(beta, "INV-B1", "100.00", date=D(2026, 1, 1))
+    spare = lf.invoice(beta, "INV-B2", "50.00", date=D(2026, 1, 1))
+    pay = lf.payment(beta, "PAY-B1", "100.00", date=D(2026, 2, 1))
+    app = services.apply(
+        actor=None, invoice=inv, payment=pay, amount=Money(4000, "USD"), applied_date=D(2026, 2, 1)
+    )
+    memo = services.post_credit_memo(
+        actor=None, customer=beta, number="CM-B1", memo_date=D(2026, 2, 1), amount=Money(1000, "USD")
+    )
+    contact = services.add_contact(actor=None, customer=beta, name="Pat Payable", email="pat@beta.example")
+    return {
+        "customer": beta,
+        "invoice": inv,
+        "spare": spare,
+        "payment": pay,
+        "application": app,
+        "memo": memo,
+        "contact": contact,
+    }
+
+
+# --- web pages -----------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Page:
+    name: str
+    method: str
+    path: Any  # callable(objs) -> str
+    right: str  # persona allowed
+    wrong: str | None  # persona with a role that may not do this (403); None = every role may
+    other: str | None  # persona with the capability but not this customer (404); None = not object-scoped
+    data: dict[str, Any] | None = None
+    public: bool = False
+
+
+CONTACT_FORM = {
+    "name": "Sam Sender",
+    "role": "ap_clerk",
+    "email": "sam@beta.example",
+    "phone": "",
+    "preferred_channel": "email",
+    "time_zone": "",
+}
+
+PAGES = [
+    Page("dashboard:home", "get", lambda o: "/", "bob", "nobody", None),
+    Page("dashboard:plotly_js", "get", lambda o: "/assets/plotly-1.min.js", "bob", None, None, public=True),
+    Page("ledger:customers", "get", lambda o: "/customers/", "bob", "nobody", None),
+    Page("ledger:customer", "get", lambda o: f"/customers/{o['customer'].pk}/", "bob", "nobody", "alice"),
+    Page(
+        "ledger:contact_add",
+        "post",
+        lambda o: f"/customers/{o['customer'].pk}/contacts/new/",
+        "bob",
+        "audrey",
+        "alice",
+        CONTACT_FORM,
+    ),
+    Page(
+        "ledger:contact_edit",
+        "post",
+        lambda o: f"/contacts/{o['contact'].pk}/edit/",
+        "bob",
+        "audrey",
+        "alice",
+        {**CONTACT_FORM, "name": "Pat Payable"},
+    ),
+    Page("ledger:invoices", "get", lambda o: "/invoices/", "bob", "nobody", None),
+    Page("ledger:invoice", "get", lambda o: f"/invoices/{o['invoice'].pk}/", "bob", "nobody", "alice"),
+    Page("ledger:payments", "get", lambda o: "/payments/", "bob", "nobody", None),
+]
+EXEMPT_ROUTES = {"login", "logout"}  # Django's auth views (login throttling is tested in tests/web)
+
+
+def _named_routes(resolver: Any = None, prefix: str = "") -> set[str]:
+    names: set[str] = set()
+    for p in (resolver or get_resolver()).url_patterns:
+        if isinstance(p, URLResolver):
+            if p.app_name in ("admin",) or p.namespace in ("admin", "api"):
+                continue
+            ns = f"{prefix}{p.namespace}:" if p.namespace else prefix
+            names |= _named_routes(p, ns)
+        elif isinstance(p, URLPattern) and p.name:
+            names.add(f"{prefix}{p.name}")
+    return names
+
+
+def test_every_page_is_in_the_matrix():
+    assert _named_routes() - EXEMPT_ROUTES == {p.name for p in PAGES}
+
+
+def _send(client, page: Page, objs):
+    url = page.path(objs)
+    if page.method == "get":
+        return client.get(url)
+    return client.post(url, page.data or {})
+
+
+@pytest.mark.parametrize("page", PAGES, ids=lambda p: p.name)
+@pytest.mark.parametrize("who", ["anonymous", "wrong", "other", "right"])
+def test_page_matrix(client, book, objs, page, who):
+    persona = {"anonymous": None, "wrong": page.wrong, "other": page.other, "right": page.right}[who]
+    if who != "anonymous" and persona is None:
+        pytest.skip("not applicable: every role may, or the page is not object-scoped")
+    if persona:
+        client.force_login(book.users[persona], backend="django.contrib.auth.backends.ModelBackend")
+    resp = _send(client, page, objs)
+    if who == "anonymous":
+        if page.public:
+            assert resp.status_code == 200
+        else:
+            assert resp.status_code == 302 and resp["Location"].startswith("/accounts/login/")
+    elif who == "wrong":
+        assert resp.status_code == 403
+    elif who == "other":
+        assert resp.status_code == 404
+    else:
+        assert resp.status_code in (200, 302)
+
+
+def test_get_never_changes_state(client, book, objs):
+    from ardesk.core.models import AuditLog
+    from ardesk.ledger.models import Contact
+
+    client.force_login(book.bob, backend="django.contrib.auth.backends.ModelBackend")
+    before = (AuditLog.objects.count(), Contact.objects.count())
+    for page in PAGES:
+        if page.method == "post":
+            client.get(page.path(objs), page.data or {})
+    assert (AuditLog.objects.count(), Contact.objects.count()) == before
+
+
+# --- API -----------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Op:
+    method: str
+    path: str  # OpenAPI path under /api/v1 with {placeholders}
+    right: str
+    wrong: str | None
+    other: str | None
+    body: Any = None  # callable(objs) -> dict
+
+    def url(self, objs) -> str:
+        return "/api/v1" + self.path.format(
+            customer_id=objs["customer"].pk,
+            contact_id=objs["contact"].pk,
+            invoice_id=objs["spare"].pk,
+            payment_id=objs["payment"].pk,
+            memo_id=objs["memo"].pk,
+            application_id=objs["application"].pk,
+        )
+
+
+def _money(amount: str) -> dict[str, str]:
+    return {"amount": amount, "currency": "USD"}
+
+
+REASON = {"on_date": "2026-02-10", "reason": "matrix"}
+OPS = [
+    Op("get", "/customers", "bob", "nobody", None),
+    Op(
+        "post",
+        "/customers",
+        "mona",
+        "alice",
+        None,
+        lambda o: {"account_number": "C-900", "name": "New Co", "entity": "US01"},
+    ),
+    Op("get", "/customers/{customer_id}", "bob", "nobody", "alice"),
+    Op("patch", "/customers/{customer_id}", "bob", "audrey", "alice", lambda o: {"territory": "North"}),
+    Op("get", "/customers/{customer_id}/contacts", "bob", "nobody", "alice"),
+    Op(
+        "post",
+        "/customers/{customer_id}/contacts",
+        "bob",
+        "audrey",
+        "alice",
+        lambda o: {"name": "Kim Ledger"},
+    ),
+    Op("get", "/contacts/{contact_id}", "bob", "nobody", "alice"),
+    Op("patch", "/contacts/{contact_id}", "bob", "audrey", "alice", lambda o: {"phone": "+1 555 0100"}),
+    Op("get", "/invoices", "bob", "nobody", None),
+    Op(
+        "post",
+        "/invoices",
+        "mona",
+        "bob",
+        "walt",
+        lambda o: {
+            "customer_id": o["customer"].pk,
+            "number": "INV-NEW",
+            "invoice_date": "2026-02-01",
+            "amount": _money("10.00"),
+        },
+    ),
+    Op("get", "/invoices/{invoice_id}", "bob", "nobody", "alice"),
+    Op("post", "/invoices/{invoice_id}/cancel", "mona", "bob", "walt", lambda o: REASON),
+    Op("get", "/invoices/{invoice_id}/write-offs", "bob", "nobody", "alice"),
+    Op("post", "/invoices/{invoice_id}/write-offs", "mona", "bob", "walt", lambda o: REASON),
+    Op("get", "/payments", "bob", "nobody", None),
+    Op(
+        "post",
+        "/payments",
+        "cash",
+        "bob",
+        "walt",
+        lambda o: {
+            "customer_id": o["customer"].pk,
+            "reference": "PAY-NEW",
+            "payment_date": "2026-02-01",
+            "amount": _money("5.00"),
+        },
+    ),
+    Op("get", "/payments/{payment_id}", "bob", "nobody", "alice"),
+    Op("post", "/payments/{payment_id}/reverse", "cash", "bob", "walt", lambda o: REASON),
+    Op("get", "/credit-memos", "bob", "nobody", None),
+    Op(
+        "post",
+        "/credit-memos",
+        "mona",
+        "bob",
+        "walt",
+        lambda o: {
+            "customer_id": o["customer"].pk,
+            "number": "CM-NEW",
+            "memo_date": "2026-02-01",
+            "amount": _money("5.00"),
+        },
+    ),
+    Op("get", "/credit-memos/{memo_id}", "bob", "nobody", "alice"),
+    Op("get", "/applications", "bob", "nobody", None),
+    Op(
+        "post",
+        "/applications",
+        "cash",
+        "bob",
+        "walt",
+        lambda o: {
+            "invoice_id": o["spare"].pk,
+            "payment_id": o["payment"].pk,
+            "amount": _money("10.00"),
+            "applied_date": "2026-02-02",
+        },
+    ),
+    Op("get", "/applications/{application_id}", "bob", "nobody", "alice"),
+    Op("post", "/applications/{application_id}/reverse", "cash", "bob", "walt", lambda o: REASON),
+]
+
+
+def test_every_api_operation_is_in_the_matrix():
+    schema = ninja_api.get_openapi_schema()
+    ops = {(m, p.removeprefix("/api/v1")) for p, methods in schema["paths"].items() for m in methods}
+    ops = {op for op in ops if not op[1].startswith("/metrics")}  # the metrics router has its own matrix
+    assert ops == {(o.method, o.path) for o in OPS}
+
+
+@pytest.mark.parametrize("op", OPS, ids=lambda o: f"{o.method} {o.path}")
+@pytest.mark.parametrize("who", ["anonymous", "wrong", "other", "right"])
+def test_api_matrix(client, book, objs, op, who):
+    persona = {"anonymous": None, "wrong": op.wrong, "other": op.other, "right": op.right}[who]
+    if who != "anonymous" and persona is None:
+        pytest.skip("not applicable: a list is scoped by filtering, not by 404")
+    headers: dict[str, str] = {"HTTP_IDEMPOTENCY_KEY": f"matrix-{who}"}
+    if persona:
+        token = create_token(actor=None, user=book.users[persona], name="matrix")[1]
+        headers["HTTP_AUTHORIZATION"] = f"Bearer {token}"
+    url = op.url(objs)
+    if op.method == "get":
+        resp = client.get(url, **headers)
+    else:
+        body = json.dumps(op.body(objs) if op.body else {})
+        resp = getattr(client, op.method)(url, body, content_type="application/json", **headers)
+    expected = {"anonymous": {401}, "wrong": {403}, "other": {404}, "right": {200, 201}}[who]
+    assert resp.status_code in expected, resp.content
+
+
+def test_api_lists_hide_other_portfolios(client, book, objs):
+    token = create_token(actor=None, user=book.alice, name="matrix")[1]
+    for path in ("/customers", "/invoices", "/payments", "/credit-memos", "/applications"):
+        body = client.get(f"/api/v1{path}", HTTP_AUTHORIZATION=f"Bearer {token}").json()
+        assert all("C-200" not in json.dumps(item) for item in body["items"]), path
