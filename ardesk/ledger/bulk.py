@@ -70,7 +70,9 @@ def insert_rows(
     cols = _column_names(model, all_fields)
     table = connection.ops.quote_name(model._meta.db_table)
     quoted = ", ".join(connection.ops.quote_name(c) for c in cols)
-    tail = (now,) * len(extra)
+    # The ORM stores SQLite datetimes as naive UTC text; adapt once so bulk rows compare the same way.
+    stamp = now if connection.vendor == "postgresql" else connection.ops.adapt_datetimefield_value(now)
+    tail = (stamp,) * len(extra)
     total = 0
     with connection.cursor() as cur:
         if connection.vendor == "postgresql":
