@@ -1,0 +1,449 @@
+"""The SQL that feeds the KPI definitions. Every figure is aggregated inside the database (one statement
+per kind of fact, grouped by slice and currency), never by a Python loop over invoices.
+
+**As of any date D.** The open amount of an invoice at the end of D is its amount less applications
+dated <= D less write-offs dated <= D, for invoices dated <= D and not cancelled on or before D. The
+statements use the equivalent identity
+
+    open_as_of(D) = open_minor (the current cache) + applications dated after D + write-offs dated after D
+                    (+ the amount, if the invoice was cancelled after D)
+
+so they visit only the invoices open today or touched after D, not the whole history. Unapplied cash and
+open credits use the same identity on the payment and credit memo caches.
+
+**Slices.** The slice key of every row comes from its customer: `customer_dimension()` compiles an ORM
+query of (customer id, key) scoped to the user (`ledger.selectors.customer_scope_q`) and filtered, and
+every statement joins to it. Rows are always grouped by currency as well: two currencies are never added
+in SQL (translation into the base currency happens in `selectors`, after aggregation).
+
+The SQL is portable between SQLite and PostgreSQL: dates are compared with dates (bucket cut-offs are
+computed in Python), and the only vendor-specific pieces are day numbers and month keys (`_days`,
+`_month`). PostgreSQL returns SUM(bigint) as numeric; every sum is turned back into `int`.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.core.exceptions import EmptyResultSet
+from django.db import connection
+from django.db.models import CharField, F, Q, QuerySet, Value
+from django.db.models.functions import Cast, Coalesce
+
+from ardesk.core.errors import InvalidInput
+from ardesk.ledger.models import Application, CreditMemo, Customer, Invoice, Payment, WriteOff
+
+from .definitions import Basis, aging_uppers
+
+EPOCH = dt.date(1970, 1, 1)
+
+# Slice dimensions: the customer expression that keys each row. Ids where a model names the thing
+# (labels are looked up afterwards), the text itself otherwise. "currency" is the row's own currency.
+DIMENSIONS: dict[str, Any] = {
+    "collector": F("collector_id"),
+    "team": F("collector__collector__team_id"),
+    "territory": F("territory"),
+    "title": F("collector__collector__title"),
+    "tier": F("collector__collector__tier"),
+    "region": F("region"),
+    "industry": F("industry"),
+    "segment": F("segment"),
+    "customer": F("id"),
+    # The top of the corporate hierarchy (up to five levels: the customer and four ancestors).
+    "parent": Coalesce(
+        "parent__parent__parent__parent",
+        "parent__parent__parent",
+        "parent__parent",
+        "parent",
+        "id",
+    ),
+    "currency": None,
+    "entity": F("entity_id"),
+}
+ID_DIMENSIONS = frozenset({"collector", "team", "customer", "parent", "entity"})
+
+
+def check_dimension(by: str | None) -> str | None:
+    if by is not None and by not in DIMENSIONS:
+        raise InvalidInput(f"unknown dimension {by!r}; use one of {', '.join(DIMENSIONS)}", field="by")
+    return by
+
+
+@dataclass(frozen=True)
+class Sliced:
+    """The compiled (customer id, slice key) query every statement joins to."""
+
+    sql: str
+    params: tuple[Any, ...]
+
+
+def customer_dimension(
+    scope: Q | None,
+    by: str | None,
+    *,
+    entity: str | None = None,
+    filters: Mapping[str, Any] | None = None,
+) -> Sliced:
+    """Customers in `scope` (None = all), optionally of one legal entity (code) and filtered by any
+    dimension (`{"territory": "East", "collector": [3, 4]}`), keyed by dimension `by`."""
+    check_dimension(by)
+    qs: QuerySet[Customer] = Customer.objects.all()
+    if scope is not None:
+        qs = qs.filter(scope)
+    if entity:
+        qs = qs.filter(entity__code=entity)
+    for name, value in (filters or {}).items():
+        check_dimension(name)
+        if name == "currency":
+            raise InvalidInput("filter by currency with the currency option, not a dimension filter")
+        alias = f"f_{name}"
+        qs = qs.annotate(**{alias: DIMENSIONS[name]})
+        if isinstance(value, list | tuple | set | frozenset):
+            qs = qs.filter(**{f"{alias}__in": list(value)})
+        elif value is None:
+            qs = qs.filter(**{f"{alias}__isnull": True})
+        else:
+            qs = qs.filter(**{alias: value})
+    expr = DIMENSIONS[by] if by is not None else None
+    key = Value("", output_field=CharField()) if expr is None else Cast(expr, output_field=CharField())
+    try:
+        sql, params = qs.annotate(k=key).values("id", "k").order_by().query.sql_with_params()
+    except EmptyResultSet:  # a scope or filter that matches nothing (e.g. a user with no role)
+        return Sliced(sql=f"SELECT id, '' AS k FROM {_t(Customer)} WHERE 1 = 0", params=())  # noqa: S608
+    return Sliced(sql=sql, params=tuple(params))
+
+
+# --- vendor-specific fragments -----------------------------------------------------------------------
+
+
+def _days(col: str) -> str:
+    """Day number of a date column (days since 1970-01-01), as an integer."""
+    if connection.vendor == "postgresql":
+        return f"({col} - DATE '1970-01-01')"
+    return f"(CAST(strftime('%%s', {col}) AS INTEGER) / 86400)"
+
+
+def _month(col: str) -> str:
+    """The month of a date column as 'YYYY-MM'."""
+    if connection.vendor == "postgresql":
+        return f"to_char({col}, 'YYYY-MM')"
+    return f"strftime('%%Y-%%m', {col})"
+
+
+def _ni(expr: str) -> str:
+    """`expr`, marked so SQLite's planner does not drive the statement from its index (`+col`). Without
+    statistics SQLite walks a date index for a range covering most of the table, several times slower
+    than a scan; a GROUP BY on an indexed column likewise walks the whole index instead of the few rows
+    the WHERE selects. PostgreSQL's planner has statistics and needs no hint."""
+    return expr if connection.vendor == "postgresql" else f"+{expr}"
+
+
+def _t(model: Any) -> str:
+    return connection.ops.quote_name(model._meta.db_table)
+
+
+def _day_number(d: dt.date) -> int:
+    return (d - EPOCH).days
+
+
+def _minus_days(d: dt.date, days: int) -> dt.date:
+    try:
+        return d - dt.timedelta(days=days)
+    except OverflowError:
+        return dt.date.min
+
+
+def _int(v: Any) -> int:
+    return 0 if v is None else int(v)
+
+
+def _run(sql: str, params: Sequence[Any]) -> list[tuple[Any, ...]]:
+    with connection.cursor() as cur:
+        cur.execute(sql, list(params))
+        return cur.fetchall()
+
+
+def _key(k: Any) -> str | None:
+    return None if k is None else str(k)
+
+
+SliceKey = tuple[str | None, str]  # (slice key, currency)
+
+
+# --- open items ----------------------------------------------------------------------------------------
+
+
+@dataclass
+class OpenAgg:
+    open_ar: int = 0
+    current: int = 0
+    over_90: int = 0
+    open_invoices: int = 0
+    buckets: list[int] = field(default_factory=list)
+    # month of the invoice date ('YYYY-MM') -> sum of (as_of - invoice date) x open amount
+    age_x_open: dict[str, int] = field(default_factory=dict)
+
+
+def _open_cte(sliced: Sliced, as_of: dt.date, extra_cols: str) -> tuple[str, list[Any]]:
+    """`o`: one row per invoice open at the end of `as_of` (amount `amt` > 0), with its slice key."""
+    inv, app, wo = _t(Invoice), _t(Application), _t(WriteOff)
+    sql = f"""
+WITH c AS ({sliced.sql}),
+aa AS (SELECT invoice_id, SUM(amount_minor) AS s FROM {app} WHERE applied_date > %s
+       GROUP BY {_ni("invoice_id")}),
+ww AS (SELECT invoice_id, SUM(amount_minor) AS s FROM {wo} WHERE written_off_on > %s
+       GROUP BY {_ni("invoice_id")}),
+o0 AS (
+  SELECT c.k AS k, i.currency AS currency, i.invoice_date AS invoice_date, i.due_date AS due_date,
+         i.open_minor + COALESCE(aa.s, 0) + COALESCE(ww.s, 0)
+           + CASE WHEN i.cancelled_on IS NOT NULL THEN i.amount_minor ELSE 0 END AS amt{extra_cols}
+  FROM {inv} i
+  JOIN c ON c.id = i.customer_id
+  LEFT JOIN aa ON aa.invoice_id = i.id
+  LEFT JOIN ww ON ww.invoice_id = i.id
+  WHERE {_ni("i.invoice_date")} <= %s
+    AND (i.cancelled_on IS NULL OR i.cancelled_on > %s)
+    AND (i.open_minor > 0 OR aa.s IS NOT NULL OR ww.s IS NOT NULL OR i.cancelled_on IS NOT NULL)
+),
+o AS (SELECT * FROM o0 WHERE amt <> 0)
+"""  # noqa: S608 - table names are quoted identifiers, values are parameters
+    return sql, [*sliced.params, as_of, as_of, as_of, as_of]
+
+
+def open_items(
+    sliced: Sliced,
+    as_of: dt.date,
+    *,
+    bounds: Sequence[int],
+    basis: Basis = "due",
+    over_days: int = 90,
+    detail: bool = True,
+) -> dict[SliceKey, OpenAgg]:
+    """Open AR at the end of `as_of` per (slice, currency): total, current (due on or after `as_of`),
+    over `over_days` past due, and with `detail` the aging buckets and the age-weighted sums by invoice
+    month (for true DSO)."""
+    uppers = aging_uppers(bounds)
+    if basis == "due":
+        ref = "due_date"
+        cuts = [as_of, *(_minus_days(as_of, u) for u in uppers)]
+    else:
+        ref = "invoice_date"
+        cuts = [_minus_days(as_of, u) for u in uppers]
+    n_buckets = len(cuts) + 1
+    if detail:
+        whens = " ".join(f"WHEN {ref} >= %s THEN {i}" for i in range(len(cuts)))
+        bucket_case = f"CASE {whens} ELSE {len(cuts)} END" if cuts else "0"
+        extra = f", {_month('i.invoice_date')} AS m, {_days('i.invoice_date')} AS dn"
+        head, params = _open_cte(sliced, as_of, extra)
+        bucket_sums = "".join(f", SUM(CASE WHEN b = {i} THEN amt ELSE 0 END)" for i in range(n_buckets))
+        tail = f"""
+SELECT k, currency, m, SUM(amt), SUM(CASE WHEN due_date >= %s THEN amt ELSE 0 END),
+       SUM(CASE WHEN due_date < %s THEN amt ELSE 0 END), COUNT(*), SUM((%s - dn) * amt){bucket_sums}
+FROM (SELECT o.*, {bucket_case} AS b FROM o) t
+GROUP BY k, currency, m
+"""  # noqa: S608
+        sql = head + tail
+        params += [as_of, _minus_days(as_of, over_days), _day_number(as_of), *cuts]
+    else:
+        head, params = _open_cte(sliced, as_of, "")
+        sql = (
+            head
+            + """
+SELECT k, currency, '', SUM(amt), SUM(CASE WHEN due_date >= %s THEN amt ELSE 0 END),
+       SUM(CASE WHEN due_date < %s THEN amt ELSE 0 END), COUNT(*), 0
+FROM o GROUP BY k, currency
+"""
+        )
+        params += [as_of, _minus_days(as_of, over_days)]
+    out: dict[SliceKey, OpenAgg] = {}
+    for row in _run(sql, params):
+        k, currency, month = _key(row[0]), row[1], row[2]
+        agg = out.setdefault((k, currency), OpenAgg(buckets=[0] * n_buckets if detail else []))
+        agg.open_ar += _int(row[3])
+        agg.current += _int(row[4])
+        agg.over_90 += _int(row[5])
+        agg.open_invoices += _int(row[6])
+        if detail:
+            agg.age_x_open[month] = agg.age_x_open.get(month, 0) + _int(row[7])
+            for i in range(n_buckets):
+                agg.buckets[i] += _int(row[8 + i])
+    return out
+
+
+@dataclass
+class OpenItem:
+    invoice_id: int
+    number: str
+    customer_id: int
+    key: str | None
+    currency: str
+    invoice_date: dt.date
+    due_date: dt.date
+    amount_minor: int
+    open_minor: int
+
+
+def open_item_rows(sliced: Sliced, as_of: dt.date, *, limit: int | None = None) -> list[OpenItem]:
+    """The invoices open at the end of `as_of` (for drilling from a bucket to invoices), oldest due
+    first. `limit` caps the rows returned."""
+    extra = ", i.id AS invoice_id, i.number AS number, i.customer_id AS customer_id, i.amount_minor AS amount"
+    head, params = _open_cte(sliced, as_of, extra)
+    tail = "SELECT invoice_id, number, customer_id, k, currency, invoice_date, due_date, amount, amt FROM o"
+    sql = f"{head}{tail} ORDER BY due_date, invoice_id"
+    if limit is not None:
+        sql += " LIMIT %s"
+        params.append(int(limit))
+    rows = _run(sql, params)
+    return [
+        OpenItem(
+            invoice_id=r[0],
+            number=r[1],
+            customer_id=r[2],
+            key=_key(r[3]),
+            currency=r[4],
+            invoice_date=_date(r[5]),
+            due_date=_date(r[6]),
+            amount_minor=_int(r[7]),
+            open_minor=_int(r[8]),
+        )
+        for r in rows
+    ]
+
+
+def _date(v: Any) -> dt.date:
+    return v if isinstance(v, dt.date) else dt.date.fromisoformat(str(v))
+
+
+# --- sales ---------------------------------------------------------------------------------------------
+
+
+@dataclass
+class SalesAgg:
+    window: int = 0
+    by_month: dict[str, int] = field(default_factory=dict)
+
+
+def sales(
+    sliced: Sliced, as_of: dt.date, *, window_start: dt.date, since: dt.date
+) -> dict[SliceKey, SalesAgg]:
+    """Credit sales (invoices issued, less those cancelled on or before `as_of`) per (slice, currency):
+    in the window (`window_start`, `as_of`] and by calendar month from `since` (give a first of month so
+    the earliest month is whole) to `as_of`."""
+    inv = _t(Invoice)
+    lower = min(since, window_start)
+    sql = f"""
+WITH c AS ({sliced.sql})
+SELECT k, currency, m, SUM(amt), SUM(CASE WHEN invoice_date > %s THEN amt ELSE 0 END)
+FROM (
+  SELECT c.k AS k, i.currency AS currency, {_month("i.invoice_date")} AS m, i.invoice_date AS invoice_date,
+         i.amount_minor AS amt
+  FROM {inv} i JOIN c ON c.id = i.customer_id
+  WHERE {_ni("i.invoice_date")} >= %s AND {_ni("i.invoice_date")} <= %s
+    AND (i.cancelled_on IS NULL OR i.cancelled_on > %s)
+) t
+GROUP BY k, currency, m
+"""  # noqa: S608
+    params = [*sliced.params, window_start, lower, as_of, as_of]
+    out: dict[SliceKey, SalesAgg] = {}
+    for k, currency, month, total, window in _run(sql, params):
+        agg = out.setdefault((_key(k), currency), SalesAgg())
+        agg.window += _int(window)
+        agg.by_month[month] = agg.by_month.get(month, 0) + _int(total)
+    return out
+
+
+# --- write-offs, payments ------------------------------------------------------------------------------
+
+
+def write_offs(sliced: Sliced, start: dt.date, end: dt.date) -> dict[SliceKey, int]:
+    """Write-offs net of their reversals dated in (`start`, `end`] per (slice, currency)."""
+    sql = f"""
+WITH c AS ({sliced.sql})
+SELECT c.k, i.currency, SUM(w.amount_minor)
+FROM {_t(WriteOff)} w JOIN {_t(Invoice)} i ON i.id = w.invoice_id JOIN c ON c.id = i.customer_id
+WHERE w.written_off_on > %s AND w.written_off_on <= %s
+GROUP BY c.k, i.currency
+"""  # noqa: S608
+    return {(_key(k), cur): _int(s) for k, cur, s in _run(sql, [*sliced.params, start, end])}
+
+
+@dataclass
+class PaidAgg:
+    count: int = 0
+    amount: int = 0
+    days: int = 0
+    days_x_amount: int = 0
+    late_x_amount: int = 0
+
+
+def paid_invoices(sliced: Sliced, start: dt.date, end: dt.date) -> dict[SliceKey, PaidAgg]:
+    """Invoices paid in full in the window (`start`, `end`], per (slice, currency).
+
+    Paid in full as of `end`: the applications (cash or credits) dated on or before `end` add up to the
+    invoice amount (so nothing is open or written off), and the invoice is not cancelled. Its paid date
+    is the latest application dated on or before `end`, which must fall in the window. Sums: count,
+    amount, days to pay (paid - invoice date), days to pay x amount, days late (paid - due) x amount."""
+    app, inv = _t(Application), _t(Invoice)
+    sql = f"""
+WITH c AS ({sliced.sql}),
+p AS (
+  SELECT a.invoice_id AS invoice_id, SUM(a.amount_minor) AS s, MAX(a.applied_date) AS paid_on
+  FROM {app} a
+  WHERE {_ni("a.applied_date")} <= %s
+    AND a.invoice_id IN (SELECT invoice_id FROM {app} WHERE applied_date > %s AND applied_date <= %s)
+  GROUP BY a.invoice_id
+)
+SELECT k, currency, COUNT(*), SUM(amount), SUM(dtp), SUM(dtp * amount), SUM(late * amount)
+FROM (
+  SELECT c.k AS k, i.currency AS currency, i.amount_minor AS amount,
+         {_days("p.paid_on")} - {_days("i.invoice_date")} AS dtp,
+         {_days("p.paid_on")} - {_days("i.due_date")} AS late
+  FROM p JOIN {inv} i ON i.id = p.invoice_id JOIN c ON c.id = i.customer_id
+  WHERE p.s = i.amount_minor AND p.paid_on > %s AND (i.cancelled_on IS NULL OR i.cancelled_on > %s)
+) t
+GROUP BY k, currency
+"""  # noqa: S608
+    params = [*sliced.params, end, start, end, start, end]
+    return {
+        (_key(k), cur): PaidAgg(_int(n), _int(a), _int(d), _int(dxa), _int(lxa))
+        for k, cur, n, a, d, dxa, lxa in _run(sql, params)
+    }
+
+
+def unapplied(sliced: Sliced, as_of: dt.date) -> tuple[dict[SliceKey, int], dict[SliceKey, int]]:
+    """Unapplied cash and open (unapplied) credit memos at the end of `as_of` per (slice, currency),
+    attributed to the customer that paid or was credited. A payment reversed on or before `as_of` holds
+    nothing."""
+    app = _t(Application)
+    pay_sql = f"""
+WITH c AS ({sliced.sql}),
+pa AS (SELECT payment_id, SUM(amount_minor) AS s FROM {app}
+       WHERE applied_date > %s AND payment_id IS NOT NULL GROUP BY {_ni("payment_id")})
+SELECT c.k, p.currency,
+       SUM(CASE WHEN p.reversed_on IS NULL THEN p.unapplied_minor ELSE p.amount_minor END + COALESCE(pa.s, 0))
+FROM {_t(Payment)} p JOIN c ON c.id = p.customer_id LEFT JOIN pa ON pa.payment_id = p.id
+WHERE {_ni("p.payment_date")} <= %s AND (p.reversed_on IS NULL OR p.reversed_on > %s)
+  AND (p.unapplied_minor > 0 OR pa.s IS NOT NULL OR p.reversed_on IS NOT NULL)
+GROUP BY c.k, p.currency
+"""  # noqa: S608
+    credit_sql = f"""
+WITH c AS ({sliced.sql}),
+ca AS (SELECT credit_memo_id, SUM(amount_minor) AS s FROM {app}
+       WHERE applied_date > %s AND credit_memo_id IS NOT NULL GROUP BY {_ni("credit_memo_id")})
+SELECT c.k, m.currency, SUM(m.unapplied_minor + COALESCE(ca.s, 0))
+FROM {_t(CreditMemo)} m JOIN c ON c.id = m.customer_id LEFT JOIN ca ON ca.credit_memo_id = m.id
+WHERE {_ni("m.memo_date")} <= %s AND (m.unapplied_minor > 0 OR ca.s IS NOT NULL)
+GROUP BY c.k, m.currency
+"""  # noqa: S608
+    cash = {
+        (_key(k), cur): _int(s)
+        for k, cur, s in _run(pay_sql, [*sliced.params, as_of, as_of, as_of])
+        if _int(s)
+    }
+    credits = {
+        (_key(k), cur): _int(s) for k, cur, s in _run(credit_sql, [*sliced.params, as_of, as_of]) if _int(s)
+    }
+    return cash, credits

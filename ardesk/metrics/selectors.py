@@ -1,0 +1,601 @@
+"""KPI reads: the figures of DOMAIN.md as of any date, sliced by any dimension, scoped to the user.
+
+`kpis()` and `aging()` return one row per (slice, currency). Each row states its options (as-of date,
+window, aging basis and buckets, currency mode), so a report or an export can print them.
+
+Currencies are never added together. `currency_mode="currency"` (the default) keeps one row per slice and
+currency. `currency_mode="base"` translates each (slice, currency) aggregate into the organization's base
+currency at the latest rate on or before the as-of date (`ledger.selectors.fx_rate`, a closing rate used
+for every figure of the report, window sales and beginning AR included, so ratios carry no FX effect),
+rounding each translated aggregate once, half to even; a missing rate is an `InvalidInput`.
+
+Scope: a collector gets only their portfolio's figures, a manager their team's (see
+`ledger.selectors.customer_scope_q`); trusted callers (CLI, tasks) pass `SYSTEM` for the whole book.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field, fields, replace
+from decimal import Decimal
+from typing import Any, Literal
+
+from django.db.models import Q
+
+from ardesk.core.errors import InvalidInput
+from ardesk.ledger.selectors import customer_scope_q, fx_rate, organization
+
+from . import definitions as d
+from . import queries as q
+
+CurrencyMode = Literal["currency", "base"]
+CURRENCY_MODES: tuple[CurrencyMode, ...] = ("currency", "base")
+Step = Literal["day", "week", "month", "quarter"]
+STEPS: tuple[Step, ...] = ("day", "week", "month", "quarter")
+MAX_TREND_POINTS = 400
+MAX_WINDOW_DAYS = 3660
+
+
+class _System:
+    """The whole book, for trusted callers with no user (the CLI, background tasks)."""
+
+    def __repr__(self) -> str:
+        return "SYSTEM"
+
+
+SYSTEM = _System()
+
+
+def _scope(user: Any) -> Q | None:
+    return None if user is SYSTEM else customer_scope_q(user)
+
+
+# --- the facts behind a row: integers only -----------------------------------------------------------
+
+_UNTRANSLATED = frozenset({"open_invoices", "paid_count", "paid_days"})
+
+
+@dataclass
+class Facts:
+    """Aggregates of one (slice, currency): money in minor units, or days x minor units."""
+
+    buckets: list[int]
+    open_ar: int = 0
+    current: int = 0
+    over_90: int = 0
+    open_invoices: int = 0
+    age_x_open: dict[str, int] = field(default_factory=dict)
+    beginning_ar: int = 0
+    sales_window: int = 0
+    sales_by_month: dict[str, int] = field(default_factory=dict)
+    write_offs: int = 0
+    paid_count: int = 0
+    paid_amount: int = 0
+    paid_days: int = 0
+    paid_days_x_amount: int = 0
+    late_x_amount: int = 0
+    unapplied_cash: int = 0
+    open_credits: int = 0
+    baseline_past_due: int | None = None
+
+    def translated(self, currency: str, base: str, rate: Decimal) -> Facts:
+        def t(v: int) -> int:
+            return d.translate_minor(v, currency, base, rate)
+
+        out = replace(self)
+        for f in fields(self):
+            v = getattr(self, f.name)
+            if f.name in _UNTRANSLATED or v is None:
+                continue
+            if isinstance(v, list):
+                setattr(out, f.name, [t(x) for x in v])
+            elif isinstance(v, dict):
+                setattr(out, f.name, {m: t(x) for m, x in v.items()})
+            else:
+                setattr(out, f.name, t(v))
+        if self.buckets:  # the buckets must still add up to the open AR after rounding
+            out.open_ar = sum(out.buckets)
+        return out
+
+    def add(self, other: Facts) -> None:
+        for f in fields(self):
+            a, b = getattr(self, f.name), getattr(other, f.name)
+            if isinstance(a, list):
+                setattr(self, f.name, [x + y for x, y in zip(a, b, strict=True)])
+            elif isinstance(a, dict):
+                for m, x in b.items():
+                    a[m] = a.get(m, 0) + x
+            elif a is None and b is None:
+                continue
+            else:
+                setattr(self, f.name, (a or 0) + (b or 0))
+
+
+# --- rows ----------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class KpiRow:
+    """One slice's figures. Money fields are integer minor units of `currency`; ratios are Decimal days
+    or percentages rounded to 0.01 (None = undefined, e.g. no sales in the window)."""
+
+    key: str | None
+    label: str
+    currency: str
+    currency_mode: CurrencyMode
+    as_of: dt.date
+    window_days: int
+    basis: d.Basis
+    bucket_labels: tuple[str, ...]
+    buckets: tuple[int, ...]
+    open_invoices: int
+    open_ar: int
+    current: int
+    past_due: int
+    over_90: int
+    unapplied_cash: int
+    open_credits: int
+    net_ar: int
+    beginning_ar: int
+    sales_window: int
+    write_offs: int
+    paid_invoices: int
+    past_due_baseline: int | None
+    past_due_change: int | None
+    pct_current: Decimal | None
+    pct_past_due: Decimal | None
+    pct_over_90: Decimal | None
+    past_due_change_pct: Decimal | None
+    dso: Decimal | None
+    countback_dso: Decimal | None
+    true_dso: Decimal
+    best_possible_dso: Decimal | None
+    add: Decimal | None
+    avg_days_late: Decimal | None
+    cei: Decimal | None
+    adp: Decimal | None
+    adp_weighted: Decimal | None
+    ar_turnover: Decimal | None
+    bad_debt_ratio: Decimal | None
+
+
+MONEY_FIELDS = (
+    "open_ar",
+    "current",
+    "past_due",
+    "over_90",
+    "unapplied_cash",
+    "open_credits",
+    "net_ar",
+    "beginning_ar",
+    "sales_window",
+    "write_offs",
+    "past_due_baseline",
+    "past_due_change",
+)
+RATIO_FIELDS = (
+    "pct_current",
+    "pct_past_due",
+    "pct_over_90",
+    "past_due_change_pct",
+    "dso",
+    "countback_dso",
+    "true_dso",
+    "best_possible_dso",
+    "add",
+    "avg_days_late",
+    "cei",
+    "adp",
+    "adp_weighted",
+    "ar_turnover",
+    "bad_debt_ratio",
+)
+TREND_METRICS = frozenset((*MONEY_FIELDS, *RATIO_FIELDS, "open_invoices", "paid_invoices"))
+
+
+@dataclass(frozen=True)
+class AgingRow:
+    """Open invoices aged into buckets (which add up to `open_ar`); unapplied cash and open credits are
+    their own lines and are **not** netted in the buckets (`net_ar` = open AR - cash - credits)."""
+
+    key: str | None
+    label: str
+    currency: str
+    currency_mode: CurrencyMode
+    as_of: dt.date
+    basis: d.Basis
+    bucket_labels: tuple[str, ...]
+    buckets: tuple[int, ...]
+    open_invoices: int
+    open_ar: int
+    unapplied_cash: int
+    open_credits: int
+    net_ar: int
+    credits_netted: bool = False
+
+
+@dataclass(frozen=True)
+class TrendPoint:
+    as_of: dt.date
+    key: str | None
+    label: str
+    currency: str
+    value: Decimal | int | None
+
+
+# --- helpers -------------------------------------------------------------------------------------------
+
+
+def _check(
+    *, basis: str, currency_mode: str, window_days: int | None = None, bounds: Sequence[int] | None = None
+) -> list[int]:
+    if basis not in d.BASES:
+        raise InvalidInput(f"unknown aging basis {basis!r}; use due or invoice", field="basis")
+    if currency_mode not in CURRENCY_MODES:
+        raise InvalidInput(f"unknown currency mode {currency_mode!r}; use currency or base", field="currency")
+    if window_days is not None and not (isinstance(window_days, int) and 1 <= window_days <= MAX_WINDOW_DAYS):
+        raise InvalidInput(f"the window must be 1 to {MAX_WINDOW_DAYS} days", field="window")
+    chosen = list(bounds) if bounds is not None else list(organization().aging_buckets)
+    d.aging_uppers(chosen)
+    return chosen
+
+
+def _month_start(key: str) -> dt.date:
+    return dt.date(int(key[:4]), int(key[5:7]), 1)
+
+
+def _combine(
+    facts: dict[q.SliceKey, Facts], currency_mode: CurrencyMode, as_of: dt.date
+) -> dict[q.SliceKey, Facts]:
+    if currency_mode == "currency":
+        return facts
+    base = organization().base_currency
+    out: dict[q.SliceKey, Facts] = {}
+    rates: dict[str, Decimal] = {}
+    for (key, currency), f in sorted(facts.items(), key=lambda kv: (str(kv[0][0]), kv[0][1])):
+        if currency not in rates:
+            rates[currency] = fx_rate(currency, base, as_of)
+        t = f.translated(currency, base, rates[currency])
+        if (key, base) in out:
+            out[(key, base)].add(t)
+        else:
+            out[(key, base)] = t
+    return out
+
+
+def slice_labels(by: str | None, keys: set[str | None]) -> dict[str | None, str]:
+    """Human labels of slice keys: names for ids, the text itself for text dimensions."""
+    from django.contrib.auth import get_user_model
+
+    from ardesk.core.models import CollectorProfile, Team
+    from ardesk.ledger.models import Customer, LegalEntity
+
+    if by is None:
+        return dict.fromkeys(keys, "All")
+    ids = [int(k) for k in keys if k] if by in q.ID_DIMENSIONS else []
+    labels: dict[str | None, str] = {}
+    if by == "collector":
+        for u in get_user_model().objects.filter(pk__in=ids):
+            labels[str(u.pk)] = u.get_full_name() or u.get_username()
+        none = "(unassigned)"
+    elif by == "team":
+        labels.update(
+            {str(pk): name for pk, name in Team.objects.filter(pk__in=ids).values_list("pk", "name")}
+        )
+        none = "(no team)"
+    elif by in ("customer", "parent"):
+        for pk, acct, name in Customer.objects.filter(pk__in=ids).values_list("pk", "account_number", "name"):
+            labels[str(pk)] = f"{acct} {name}"
+        none = "(none)"
+    elif by == "entity":
+        labels.update(
+            {str(pk): code for pk, code in LegalEntity.objects.filter(pk__in=ids).values_list("pk", "code")}
+        )
+        none = "(none)"
+    elif by == "tier":
+        tiers = dict(CollectorProfile.Tier.choices)
+        labels.update({k: str(tiers.get(k, k)) for k in keys if k})
+        none = "(unassigned)"
+    else:
+        labels.update({k: k for k in keys if k})
+        none = "(none)"
+    return {k: labels.get(k, none) if k not in (None, "") else none for k in keys}
+
+
+def _row_key(by: str | None, k: str | None, currency: str) -> str | None:
+    if by is None:
+        return None
+    if by == "currency":
+        return currency
+    return k
+
+
+# --- kpis ----------------------------------------------------------------------------------------------
+
+
+def kpis(
+    user: Any,
+    as_of: dt.date,
+    by: str | None = None,
+    *,
+    window_days: int = d.DEFAULT_WINDOW_DAYS,
+    basis: d.Basis = "due",
+    bounds: Sequence[int] | None = None,
+    entity: str | None = None,
+    filters: Mapping[str, Any] | None = None,
+    currency_mode: CurrencyMode = "currency",
+    baseline: dt.date | None = None,
+    countback_months: int = 12,
+) -> list[KpiRow]:
+    """Every KPI of DOMAIN.md at the end of `as_of`, one row per slice of `by` (None = one total) and
+    currency, within `user`'s scope.
+
+    The period is the `window_days` days ending on `as_of`: sales (credit sales invoiced) in the window
+    feed DSO, Best Possible DSO, ADD, CEI, turnover and the bad-debt ratio; beginning AR is the open AR at
+    the end of the day before the window. ADP and days late cover invoices paid in full in the window.
+    Countback DSO walks back `countback_months` calendar months (the newest one up to `as_of`). With
+    `baseline`, the past-due amount is compared with the one at the end of that date.
+
+    A slice appears when it has anything (open items, sales, payments, credits) in the period; with no
+    `by` and nothing at all (an as-of date before the first invoice) one all-zero row in the base
+    currency is returned."""
+    bounds = _check(basis=basis, currency_mode=currency_mode, window_days=window_days, bounds=bounds)
+    if not 1 <= countback_months <= 120:
+        raise InvalidInput("countback months must be 1 to 120", field="countback_months")
+    sliced = q.customer_dimension(_scope(user), by, entity=entity, filters=filters)
+    start = as_of - dt.timedelta(days=window_days)
+    labels = tuple(d.bucket_labels(bounds, basis))
+    n_buckets = len(labels)
+
+    opened = q.open_items(sliced, as_of, bounds=bounds, basis=basis)
+    began = q.open_items(sliced, start, bounds=bounds, detail=False)
+    months = d.countback_months(as_of, countback_months)
+    oldest = min([_month_start(months[-1][0]), start.replace(day=1)])
+    for agg in opened.values():
+        for m in agg.age_x_open:
+            oldest = min(oldest, _month_start(m))
+    sold = q.sales(sliced, as_of, window_start=start, since=oldest)
+    written = q.write_offs(sliced, start, as_of)
+    paid = q.paid_invoices(sliced, start, as_of)
+    cash, credits = q.unapplied(sliced, as_of)
+    base_open = q.open_items(sliced, baseline, bounds=bounds, detail=False) if baseline else {}
+
+    keys = set(opened) | set(began) | set(sold) | set(written) | set(paid) | set(cash) | set(credits)
+    keys |= set(base_open)
+    facts: dict[q.SliceKey, Facts] = {}
+    for key in keys:
+        o = opened.get(key) or q.OpenAgg(buckets=[0] * n_buckets)
+        s = sold.get(key) or q.SalesAgg()
+        p = paid.get(key) or q.PaidAgg()
+        b = base_open.get(key)
+        facts[key] = Facts(
+            buckets=list(o.buckets),
+            open_ar=o.open_ar,
+            current=o.current,
+            over_90=o.over_90,
+            open_invoices=o.open_invoices,
+            age_x_open=dict(o.age_x_open),
+            beginning_ar=began[key].open_ar if key in began else 0,
+            sales_window=s.window,
+            sales_by_month=dict(s.by_month),
+            write_offs=written.get(key, 0),
+            paid_count=p.count,
+            paid_amount=p.amount,
+            paid_days=p.days,
+            paid_days_x_amount=p.days_x_amount,
+            late_x_amount=p.late_x_amount,
+            unapplied_cash=cash.get(key, 0),
+            open_credits=credits.get(key, 0),
+            baseline_past_due=(b.open_ar - b.current if b else 0) if baseline else None,
+        )
+    facts = _combine(facts, currency_mode, as_of)
+    if not facts and by is None:
+        facts[(None, organization().base_currency)] = Facts(
+            buckets=[0] * n_buckets, baseline_past_due=0 if baseline else None
+        )
+    names = slice_labels(by, {k for k, _ in facts})
+    rows = [
+        _kpi_row(
+            f,
+            key=_row_key(by, k, cur),
+            label=cur if by == "currency" else names[k],
+            currency=cur,
+            currency_mode=currency_mode,
+            as_of=as_of,
+            window_days=window_days,
+            basis=basis,
+            bucket_labels=labels,
+            months=months,
+        )
+        for (k, cur), f in facts.items()
+    ]
+    rows.sort(key=lambda r: (r.label.casefold(), r.key or "", r.currency))
+    return rows
+
+
+def _kpi_row(
+    f: Facts,
+    *,
+    key: str | None,
+    label: str,
+    currency: str,
+    currency_mode: CurrencyMode,
+    as_of: dt.date,
+    window_days: int,
+    basis: d.Basis,
+    bucket_labels: tuple[str, ...],
+    months: list[tuple[str, int]],
+) -> KpiRow:
+    past_due = f.open_ar - f.current
+    change, change_pct = (
+        d.past_due_change(past_due, f.baseline_past_due) if f.baseline_past_due is not None else (None, None)
+    )
+    return KpiRow(
+        key=key,
+        label=label,
+        currency=currency,
+        currency_mode=currency_mode,
+        as_of=as_of,
+        window_days=window_days,
+        basis=basis,
+        bucket_labels=bucket_labels,
+        buckets=tuple(f.buckets),
+        open_invoices=f.open_invoices,
+        open_ar=f.open_ar,
+        current=f.current,
+        past_due=past_due,
+        over_90=f.over_90,
+        unapplied_cash=f.unapplied_cash,
+        open_credits=f.open_credits,
+        net_ar=f.open_ar - f.unapplied_cash - f.open_credits,
+        beginning_ar=f.beginning_ar,
+        sales_window=f.sales_window,
+        write_offs=f.write_offs,
+        paid_invoices=f.paid_count,
+        past_due_baseline=f.baseline_past_due,
+        past_due_change=change,
+        pct_current=d.pct_current(f.current, f.open_ar),
+        pct_past_due=d.pct_past_due(past_due, f.open_ar),
+        pct_over_90=d.pct_over_90(f.over_90, f.open_ar),
+        past_due_change_pct=change_pct,
+        dso=d.dso(f.open_ar, f.sales_window, window_days),
+        countback_dso=d.countback_dso(f.open_ar, [(f.sales_by_month.get(m, 0), n) for m, n in months]),
+        true_dso=d.true_dso((ax, f.sales_by_month.get(m, 0)) for m, ax in f.age_x_open.items()),
+        best_possible_dso=d.best_possible_dso(f.current, f.sales_window, window_days),
+        add=d.average_days_delinquent(f.open_ar, f.current, f.sales_window, window_days),
+        avg_days_late=d.average_days_late(f.late_x_amount, f.paid_amount),
+        cei=d.cei(f.beginning_ar, f.sales_window, f.open_ar, f.current),
+        adp=d.average_days_to_pay(f.paid_days, f.paid_count),
+        adp_weighted=d.average_days_to_pay_weighted(f.paid_days_x_amount, f.paid_amount),
+        ar_turnover=d.ar_turnover(f.sales_window, f.beginning_ar, f.open_ar),
+        bad_debt_ratio=d.bad_debt_ratio(f.write_offs, f.sales_window),
+    )
+
+
+# --- aging ---------------------------------------------------------------------------------------------
+
+
+def aging(
+    user: Any,
+    as_of: dt.date,
+    by: str | None = None,
+    *,
+    basis: d.Basis = "due",
+    bounds: Sequence[int] | None = None,
+    entity: str | None = None,
+    filters: Mapping[str, Any] | None = None,
+    currency_mode: CurrencyMode = "currency",
+) -> list[AgingRow]:
+    """The aging at the end of `as_of` per slice of `by` and currency, within `user`'s scope. Buckets
+    (the organization's unless `bounds` is given; due-date basis unless `basis="invoice"`) add up to the
+    open AR of each row."""
+    bounds = _check(basis=basis, currency_mode=currency_mode, bounds=bounds)
+    sliced = q.customer_dimension(_scope(user), by, entity=entity, filters=filters)
+    labels = tuple(d.bucket_labels(bounds, basis))
+    opened = q.open_items(sliced, as_of, bounds=bounds, basis=basis)
+    cash, credits = q.unapplied(sliced, as_of)
+    facts: dict[q.SliceKey, Facts] = {}
+    for key in set(opened) | set(cash) | set(credits):
+        o = opened.get(key) or q.OpenAgg(buckets=[0] * len(labels))
+        facts[key] = Facts(
+            buckets=list(o.buckets),
+            open_ar=o.open_ar,
+            open_invoices=o.open_invoices,
+            unapplied_cash=cash.get(key, 0),
+            open_credits=credits.get(key, 0),
+        )
+    facts = _combine(facts, currency_mode, as_of)
+    if not facts and by is None:
+        facts[(None, organization().base_currency)] = Facts(buckets=[0] * len(labels))
+    names = slice_labels(by, {k for k, _ in facts})
+    rows = [
+        AgingRow(
+            key=_row_key(by, k, cur),
+            label=cur if by == "currency" else names[k],
+            currency=cur,
+            currency_mode=currency_mode,
+            as_of=as_of,
+            basis=basis,
+            bucket_labels=labels,
+            buckets=tuple(f.buckets),
+            open_invoices=f.open_invoices,
+            open_ar=f.open_ar,
+            unapplied_cash=f.unapplied_cash,
+            open_credits=f.open_credits,
+            net_ar=f.open_ar - f.unapplied_cash - f.open_credits,
+        )
+        for (k, cur), f in facts.items()
+    ]
+    rows.sort(key=lambda r: (r.label.casefold(), r.key or "", r.currency))
+    return rows
+
+
+def open_items(
+    user: Any,
+    as_of: dt.date,
+    *,
+    filters: Mapping[str, Any] | None = None,
+    entity: str | None = None,
+    limit: int | None = 1000,
+) -> list[q.OpenItem]:
+    """The invoices open at the end of `as_of` within scope (drill-down from a bucket or a customer:
+    `filters={"customer": pk}`), oldest due date first, each with its as-of open amount."""
+    sliced = q.customer_dimension(_scope(user), "customer", entity=entity, filters=filters)
+    return q.open_item_rows(sliced, as_of, limit=limit)
+
+
+# --- trends --------------------------------------------------------------------------------------------
+
+
+def period_ends(start: dt.date, end: dt.date, step: Step = "month") -> list[dt.date]:
+    """The ends of the periods of `step` between `start` and `end` inclusive (day: every day; week:
+    Sundays; month: month ends; quarter: quarter ends), and `end` itself when it ends a partial period."""
+    if step not in STEPS:
+        raise InvalidInput(f"unknown step {step!r}; use day, week, month or quarter", field="step")
+    if end < start:
+        raise InvalidInput("the trend ends before it starts", field="end")
+    out: list[dt.date] = []
+    day = start
+    while day <= end:
+        nxt = day + dt.timedelta(days=1)
+        if (
+            step == "day"
+            or (step == "week" and day.isoweekday() == 7)
+            or (step == "month" and nxt.day == 1)
+            or (step == "quarter" and nxt.day == 1 and nxt.month in (1, 4, 7, 10))
+        ):
+            out.append(day)
+        day = nxt
+    if not out or out[-1] != end:
+        out.append(end)
+    return out
+
+
+def trend(
+    user: Any,
+    metric: str,
+    start: dt.date,
+    end: dt.date,
+    step: Step = "month",
+    by: str | None = None,
+    **options: Any,
+) -> list[TrendPoint]:
+    """One KPI at the end of each period between `start` and `end`, per slice and currency (options as
+    for `kpis`). Computed from the ledger for every point; snapshots will serve long trends."""
+    if metric not in TREND_METRICS:
+        raise InvalidInput(f"unknown metric {metric!r}", field="metric")
+    points = period_ends(start, end, step)
+    if len(points) > MAX_TREND_POINTS:
+        raise InvalidInput(f"a trend has at most {MAX_TREND_POINTS} points; use a longer step", field="step")
+    out: list[TrendPoint] = []
+    for as_of in points:
+        for row in kpis(user, as_of, by, **options):
+            out.append(TrendPoint(as_of, row.key, row.label, row.currency, getattr(row, metric)))
+    return out
+
+
+def bucket_labels(bounds: Sequence[int] | None = None, basis: d.Basis = "due") -> list[str]:
+    """The bucket labels a report uses: of `bounds`, or the organization's configured buckets."""
+    chosen = list(bounds) if bounds is not None else list(organization().aging_buckets)
+    return d.bucket_labels(chosen, basis)
