@@ -15,6 +15,7 @@ from django.urls import URLPattern, URLResolver
 from ninja import NinjaAPI
 
 from ardesk.ledger.api import router as ledger_router
+from ardesk.metrics.api import router as metrics_router
 
 from . import errors
 from .auth import session_auth, token_auth
@@ -66,3 +67,4 @@ api = ArdeskAPI(
 )
 errors.install(api)
 api.add_router("", ledger_router)
+api.add_router("/metrics", metrics_router)
