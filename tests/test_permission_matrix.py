@@ -27,7 +27,23 @@ D = dt.date
 
 
 @pytest.fixture
-def objs(book):
+def objs(book, settings, tmp_path):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    from ardesk.imports.services import create_batch
+
+    settings.MEDIA_ROOT = tmp_path
+    header = "number,customer,invoice_date,due_date,amount\n"
+    batch = create_batch(
+        actor=None,
+        kind="invoices",
+        upload=SimpleUploadedFile("good.csv", (header + "INV-M1,C-200,2026-01-01,,1\n").encode()),
+    )
+    bad_batch = create_batch(
+        actor=None,
+        kind="invoices",
+        upload=SimpleUploadedFile("bad.csv", (header + "INV-M2,C-999,2026-01-01,,1\n").encode()),
+    )
     beta = book.customers["beta"]
     inv = lf.invoice(beta, "INV-B1", "100.00", date=D(2026, 1, 1))
     spare = lf.invoice(beta, "INV-B2", "50.00", date=D(2026, 1, 1))
@@ -40,6 +56,8 @@ def objs(book):
     )
     contact = services.add_contact(actor=None, customer=beta, name="Pat Payable", email="pat@beta.example")
     return {
+        "batch": batch,
+        "bad_batch": bad_batch,
         "customer": beta,
         "invoice": inv,
         "spare": spare,
@@ -100,6 +118,16 @@ PAGES = [
     Page("ledger:invoices", "get", lambda o: "/invoices/", "bob", "nobody", None),
     Page("ledger:invoice", "get", lambda o: f"/invoices/{o['invoice'].pk}/", "bob", "nobody", "alice"),
     Page("ledger:payments", "get", lambda o: "/payments/", "bob", "nobody", None),
+    # imports need the import capability (AR manager, cash-application clerk, admin); a collector has it not
+    Page("imports:upload", "get", lambda o: "/imports/", "mona", "alice", None),
+    Page("imports:batch", "get", lambda o: f"/imports/{o['batch'].pk}/", "mona", "alice", None),
+    Page(
+        "imports:errors", "get", lambda o: f"/imports/{o['bad_batch'].pk}/errors.csv", "mona", "alice", None
+    ),
+    Page("imports:confirm", "post", lambda o: f"/imports/{o['batch'].pk}/confirm/", "mona", "alice", None),
+    Page(
+        "imports:recheck", "post", lambda o: f"/imports/{o['bad_batch'].pk}/recheck/", "mona", "alice", None
+    ),
 ]
 EXEMPT_ROUTES = {"login", "logout"}  # Django's auth views (login throttling is tested in tests/web)
 
