@@ -45,3 +45,42 @@ def test_wrong_password_is_refused_then_locked_out(page, book):
     assert "locked" in page.content().lower()
     login(page, "bob", PASSWORD)  # even the right password is refused while locked
     assert "locked" in page.content().lower()
+
+
+def test_manager_imports_invoices_through_the_web(page, book, settings, tmp_path):
+    """Upload a file with a bad row, see the problem named, fix it, import it, see the invoice."""
+    settings.MEDIA_ROOT = tmp_path
+    bad = tmp_path / "invoices-bad.csv"
+    bad.write_text(
+        "number,customer,invoice_date,due_date,amount,currency\n"
+        "INV-W1,C-100,2026-03-01,2026-03-31,1500.00,USD\n"
+        "INV-W2,C-100,2026-03-05,2026-03-01,20.00,USD\n"
+    )
+    good = tmp_path / "invoices.csv"
+    good.write_text(
+        "number,customer,invoice_date,due_date,amount,currency\n"
+        "INV-W1,C-100,2026-03-01,2026-03-31,1500.00,USD\n"
+        "INV-W2,C-100,2026-03-05,2026-04-04,20.00,USD\n"
+    )
+    login(page, "mona", PASSWORD)
+    page.wait_for_url("**/")
+    page.goto("/imports/")
+    page.select_option("select[name=kind]", "invoices")
+    page.set_input_files("input[name=file]", str(bad))
+    page.click("text=Upload and check")
+    errors = page.locator("#errors").inner_text()
+    assert "3" in errors and "due" in errors.lower()  # row 3, the due date before the invoice date
+    assert page.locator("#confirm").count() == 0  # a file with errors cannot be imported
+
+    page.goto("/imports/")
+    page.select_option("select[name=kind]", "invoices")
+    page.set_input_files("input[name=file]", str(good))
+    page.click("text=Upload and check")
+    page.click("#confirm")
+    page.wait_for_selector("#batch-status")
+    assert "Imported" in page.locator("#batch-status").inner_text()
+
+    acme = book.customers["acme"]
+    page.goto(f"/customers/{acme.pk}/")
+    items = page.locator("#open-items").inner_text()
+    assert "INV-W1" in items and "1,500.00" in items and "INV-W2" in items
