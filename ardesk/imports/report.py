@@ -113,3 +113,8 @@ class ImportReport:
         data = asdict(self)
         data["errors"] = [e.as_dict() for e in self.errors]
         return data
+
+
+def problems(n: int) -> str:
+    """'1 problem', '1,204 problems'."""
+    return f"{n:,} problem" if n == 1 else f"{n:,} problems"

@@ -21,6 +21,7 @@ from ardesk.core.roles import Cap, has_cap
 from . import selectors, services
 from .exports import export_response
 from .forms import UploadForm
+from .report import problems
 
 
 def import_required(view: Callable[..., HttpResponseBase]) -> Callable[..., HttpResponseBase]:
@@ -74,7 +75,10 @@ def confirm(request: HttpRequest, pk: int) -> HttpResponse:
     if report.imported:
         messages.success(request, f"Imported {b.file_name}: {report.summary()}.")
     else:
-        messages.error(request, f"Nothing was imported: {report.error_count:,} problems (listed below).")
+        messages.error(
+            request,
+            f"Nothing was imported: {problems(report.error_count)} (listed below).",
+        )
     return redirect("imports:batch", pk=b.pk)
 
 
@@ -86,7 +90,7 @@ def recheck(request: HttpRequest, pk: int) -> HttpResponse:
     if report.ok:
         messages.success(request, "No problems now: the file is ready to import.")
     else:
-        messages.warning(request, f"Still {report.error_count:,} problems.")
+        messages.warning(request, f"Still {problems(report.error_count)}.")
     return redirect("imports:batch", pk=b.pk)
 
 

@@ -49,7 +49,7 @@ def test_errors_exit_non_zero_and_import_nothing(book, write, tmp_path):
     before = ledger_counts()
     report_path = tmp_path / "problems.csv"
     out = io.StringIO()
-    with pytest.raises(CommandError, match=r"1 problems in bad\.csv; nothing was imported"):
+    with pytest.raises(CommandError, match=r"1 problem in bad\.csv; nothing was imported"):
         call_command("import_", "invoices", str(path), "--errors-csv", str(report_path), stdout=out)
     assert "unknown customer account 'C-999'" in out.getvalue()
     assert (

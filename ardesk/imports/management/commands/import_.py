@@ -19,7 +19,7 @@ from rich.table import Table
 
 from ardesk.core.errors import InvalidInput
 from ardesk.imports.profiles import ProfileError, load_profile, shipped_profiles
-from ardesk.imports.report import ImportReport
+from ardesk.imports.report import ImportReport, problems
 from ardesk.imports.schema import Kind
 from ardesk.imports.services import import_path
 
@@ -99,7 +99,7 @@ class Command(BaseCommand):
                     w.writerow([report.file_name, e.row or "", e.column, e.value, e.reason])
             console.print(f"problems written to {opts['errors_csv']}")
         if not report.ok:
-            raise CommandError(f"{report.error_count:,} problems in {report.file_name}; nothing was imported")
+            raise CommandError(f"{problems(report.error_count)} in {report.file_name}; nothing was imported")
 
     def _print(self, console: Console, report: ImportReport) -> None:
         head = f"{report.file_name}: {report.rows:,} rows of {report.kind} (profile {report.profile}"
@@ -113,7 +113,11 @@ class Command(BaseCommand):
         for w in report.warnings:
             console.print(f"[yellow]warning:[/] {w}")
         if report.errors:
-            table = Table(box=box.SIMPLE, title=f"{report.error_count:,} problems", title_justify="left")
+            table = Table(
+                box=box.SIMPLE,
+                title=f"{problems(report.error_count)}",
+                title_justify="left",
+            )
             for col in ("row", "column", "value", "reason"):
                 table.add_column(col, overflow="fold")
             for e in report.errors[:SHOW_ERRORS]:
