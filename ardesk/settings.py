@@ -182,6 +182,8 @@ EMAIL_USE_TLS = envbool("EMAIL_USE_TLS", False)
 DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "ar@ardesk.local")
 
 ARDESK_API_PAGE_MAX = envint("ARDESK_API_PAGE_MAX", 500)
+# KPI pages cache their figures, keyed by scope, options and the latest ledger change (0 = off).
+ARDESK_DASHBOARD_CACHE_SECONDS = envint("ARDESK_DASHBOARD_CACHE_SECONDS", 300)
 
 LOGGING = {
     "version": 1,

@@ -95,6 +95,18 @@ CONTACT_FORM = {
 PAGES = [
     Page("dashboard:home", "get", lambda o: "/", "bob", "nobody", None),
     Page("dashboard:plotly_js", "get", lambda o: "/assets/plotly-1.min.js", "bob", None, None, public=True),
+    Page("dashboard:trends", "get", lambda o: "/reports/trends/", "bob", "nobody", None),
+    Page("dashboard:aging", "get", lambda o: "/reports/aging/", "bob", "nobody", None),
+    Page("dashboard:aging_drill", "get", lambda o: "/reports/aging/drill/?cur=USD", "bob", "nobody", None),
+    Page("dashboard:collectors", "get", lambda o: "/reports/collectors/", "bob", "nobody", None),
+    Page(
+        "dashboard:customer_kpis",
+        "get",
+        lambda o: f"/reports/customers/{o['customer'].pk}/kpis/",
+        "bob",
+        "nobody",
+        "alice",
+    ),
     Page("ledger:customers", "get", lambda o: "/customers/", "bob", "nobody", None),
     Page("ledger:customer", "get", lambda o: f"/customers/{o['customer'].pk}/", "bob", "nobody", "alice"),
     Page(

@@ -291,8 +291,9 @@ def customer_aging(customer_ids: list[int], as_of: dt.date, bounds: list[int]) -
 
 
 def organization() -> Organization:
-    org, _ = Organization.objects.get_or_create(pk=1)
-    return org
+    """The organization's settings, or their unsaved defaults while none are saved: a read never writes
+    (`services.get_organization` creates the row)."""
+    return Organization.objects.filter(pk=1).first() or Organization(pk=1)
 
 
 def fx_rate(base: str, quote: str, on: dt.date) -> Decimal:
@@ -674,7 +675,7 @@ class CustomerOverview:
 def customer_overview(user: Any, customer: Customer, as_of: dt.date) -> CustomerOverview:
     """What the customer page shows. Exposure covers the customer and every customer below it; the share of
     the credit limit used compares the exposure in the customer's own currency with the limit."""
-    bounds = organization_settings().aging_buckets
+    bounds = organization().aging_buckets
     expo = exposure(customer, as_of)
     used = None
     own = expo.get(customer.currency)
@@ -727,9 +728,3 @@ def get_active_user_by_username(username: str, *, field: str = "collector") -> A
         return get_user_model().objects.get(username=username, is_active=True)
     except get_user_model().DoesNotExist:
         raise InvalidInput(f"no active user {username!r}", field=field) from None
-
-
-def organization_settings() -> Organization:
-    """The organization row, or its unsaved defaults while none has been saved (a page read never
-    writes, unlike `organization()`)."""
-    return Organization.objects.filter(pk=1).first() or Organization(pk=1)
