@@ -46,6 +46,7 @@ lint: $(STAMP)
 	$(BIN)/ruff check ardesk tests bench
 	$(BIN)/ruff format --check ardesk tests bench
 	ARDESK_TESTING=1 $(BIN)/mypy ardesk
+	$(BIN)/lint-imports
 
 clean:
 	rm -rf $(VENV) var/*.sqlite3*

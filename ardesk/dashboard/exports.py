@@ -1,4 +1,4 @@
-"""Rows of the KPI exports (CSV and XLSX through `ardesk.imports.exports.export_response`).
+"""Rows of the KPI exports (CSV and XLSX through `ardesk.core.exports.export_response`).
 
 Money is a Decimal in major units of the row's currency, ratios are the Decimal figures of the metrics
 engine (0.01), undefined figures are blank. Every row states the report's options in its first columns

@@ -23,8 +23,8 @@ from django.views.decorators.http import require_GET
 
 from ardesk.core.decorators import requires
 from ardesk.core.errors import InvalidInput
+from ardesk.core.exports import export_response
 from ardesk.core.roles import Cap
-from ardesk.imports.exports import export_response
 from ardesk.ledger.selectors import get_customer_for_user, organization
 
 from . import exports, selectors

@@ -16,10 +16,10 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from ardesk.core.errors import InvalidInput, PermissionDenied
+from ardesk.core.exports import export_response
 from ardesk.core.roles import Cap, has_cap
 
 from . import selectors, services
-from .exports import export_response
 from .forms import UploadForm
 from .report import problems
 

@@ -22,9 +22,9 @@ from django.views.decorators.http import require_GET, require_http_methods
 
 from ardesk.core.decorators import requires
 from ardesk.core.errors import ArdeskError
+from ardesk.core.exports import export_response
 from ardesk.core.money import Money
 from ardesk.core.roles import Cap
-from ardesk.imports.exports import export_response
 
 from . import selectors, services
 from .forms import ContactForm, CustomerFilterForm, InvoiceFilterForm, ListFilterForm, PaymentFilterForm

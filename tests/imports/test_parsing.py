@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from ardesk.imports.exports import neutralise
+from ardesk.core.exports import neutralise
 from ardesk.imports.parsing import (
     DateParser,
     FileProblem,

@@ -17,7 +17,7 @@ from django.core.serializers.json import DjangoJSONEncoder
 from django.utils import timezone
 
 from ardesk.core.errors import ArdeskError
-from ardesk.imports.exports import neutralise
+from ardesk.core.exports import neutralise
 from ardesk.metrics import selectors
 from ardesk.metrics.definitions import BASES, DEFAULT_WINDOW_DAYS
 from ardesk.metrics.queries import DIMENSIONS
