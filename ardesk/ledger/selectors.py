@@ -14,7 +14,8 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-from django.db.models import Count, Q, QuerySet, Sum
+from django.contrib.auth import get_user_model
+from django.db.models import Count, F, Min, Q, QuerySet, Sum
 
 from ardesk.core.errors import InvalidInput, NotFound, PermissionDenied
 from ardesk.core.money import Money
@@ -27,8 +28,10 @@ from .models import (
     Customer,
     FxRate,
     Invoice,
+    LegalEntity,
     Organization,
     Payment,
+    PaymentTerms,
     WriteOff,
 )
 
@@ -380,8 +383,6 @@ def timeline(customer: Customer, limit: int = 50) -> list[dict[str, Any]]:
 # rows as for ten thousand. Amounts are never added across currencies: figures come per currency, or in
 # the customer's own currency with other-currency items counted beside them.
 
-from django.contrib.auth import get_user_model  # noqa: E402
-from django.db.models import F, Min  # noqa: E402
 
 CUSTOMER_SORTS: dict[str, tuple[str, ...]] = {
     "name": ("name", "id"),
@@ -705,8 +706,6 @@ def invoice_history(invoice: Invoice) -> tuple[list[Application], list[WriteOff]
 
 # --- lookups by natural key (API request bodies and query strings) -----------------------------------
 # An unknown code in a request is bad input (422 naming the field), not a missing resource.
-
-from .models import LegalEntity, PaymentTerms  # noqa: E402
 
 
 def get_entity_by_code(code: str, *, field: str = "entity") -> LegalEntity:
