@@ -41,6 +41,7 @@ test-postgres: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python bench/import.py
+	$(BIN)/python bench/kpi.py --tiers $${BENCH_TIERS:-S,M}
 
 lint: $(STAMP)
 	$(BIN)/ruff check ardesk tests bench
