@@ -264,6 +264,9 @@ def _combine(
     return out
 
 
+LABEL_CHUNK = 20_000
+
+
 def slice_labels(by: str | None, keys: set[str | None]) -> dict[str | None, str]:
     """Human labels of slice keys: names for ids, the text itself for text dimensions."""
     from django.contrib.auth import get_user_model
@@ -285,8 +288,13 @@ def slice_labels(by: str | None, keys: set[str | None]) -> dict[str | None, str]
         )
         none = "(no team)"
     elif by in ("customer", "parent"):
-        for pk, acct, name in Customer.objects.filter(pk__in=ids).values_list("pk", "account_number", "name"):
-            labels[str(pk)] = f"{acct} {name}"
+        # in chunks: a whole book's ids in one IN list exceeds SQLite's variable limit (tier L)
+        for i in range(0, len(ids), LABEL_CHUNK):
+            part = ids[i : i + LABEL_CHUNK]
+            for pk, acct, name in Customer.objects.filter(pk__in=part).values_list(
+                "pk", "account_number", "name"
+            ):
+                labels[str(pk)] = f"{acct} {name}"
         none = "(none)"
     elif by == "entity":
         labels.update(
