@@ -67,8 +67,13 @@ INSTALLED_APPS = [
     "axes",
     "ardesk.core",
     "ardesk.ledger",
+    "ardesk.activities",
     "ardesk.imports",
     "ardesk.metrics",
+    "ardesk.disputes",
+    "ardesk.collections",
+    "ardesk.goals",
+    "ardesk.coaching",
     "ardesk.dashboard",
     "ardesk.api",
 ]
@@ -180,6 +185,21 @@ EMAIL_HOST_USER = os.environ.get("EMAIL_HOST_USER", "")
 EMAIL_HOST_PASSWORD = os.environ.get("EMAIL_HOST_PASSWORD", "")
 EMAIL_USE_TLS = envbool("EMAIL_USE_TLS", False)
 DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "ar@ardesk.local")
+
+# Public address of this installation, for links in emails (unsubscribe, statements).
+ARDESK_BASE_URL = os.environ.get("ARDESK_BASE_URL", "http://127.0.0.1:8000")
+# Where the file email backend writes (`make demo` uses it: EMAIL_BACKEND=...filebased.EmailBackend).
+EMAIL_FILE_PATH = os.environ.get("EMAIL_FILE_PATH", str(BASE_DIR / "var" / "mail"))
+
+# `ardesk demo` builds the ledger book, then calls each of these in the same transaction, in order, to add
+# the data of the apps above the ledger. Each is `build(*, cfg, console, verbose) -> str` (a summary line).
+ARDESK_DEMO_EXTENSIONS = [
+    "ardesk.activities.demo.build",
+    "ardesk.disputes.demo.build",
+    "ardesk.collections.demo.build",
+    "ardesk.goals.demo.build",
+    "ardesk.coaching.demo.build",
+]
 
 ARDESK_API_PAGE_MAX = envint("ARDESK_API_PAGE_MAX", 500)
 # KPI pages cache their figures, keyed by scope, options and the latest ledger change (0 = off).

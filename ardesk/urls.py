@@ -10,6 +10,11 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("api/v1/", api.urls),
     path("imports/", include("ardesk.imports.urls")),
+    path("activities/", include("ardesk.activities.urls")),
+    path("disputes/", include("ardesk.disputes.urls")),
+    path("collections/", include("ardesk.collections.urls")),
+    path("goals/", include("ardesk.goals.urls")),
+    path("coaching/", include("ardesk.coaching.urls")),
     path("", include("ardesk.ledger.urls")),
     path("", include("ardesk.dashboard.urls")),
 ]

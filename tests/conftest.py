@@ -1,7 +1,8 @@
 """Shared fixtures: a small book with named personas.
 
 Team East (manager mona): collectors alice and bob. Team West (manager walt): collector carl.
-ada is admin, audrey auditor, cora credit analyst, cash a cash-application clerk.
+ada is admin, audrey auditor, cora credit analyst, cash a cash-application clerk; rita and sam own disputes
+in other departments (billing and shipping; they see only the disputes assigned to them).
 Customers: C-100 (alice), C-200 (bob), C-300 (carl), C-400 (unassigned).
 """
 
@@ -52,6 +53,8 @@ def book(db: Any) -> Book:
         "audrey": make_user("audrey", Role.AUDITOR),
         "cora": make_user("cora", Role.CREDIT_ANALYST),
         "cash": make_user("cash", Role.CASH_APP),
+        "rita": make_user("rita", Role.RESOLVER),
+        "sam": make_user("sam", Role.RESOLVER),
         "nobody": make_user("nobody"),
     }
     customers = {

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from dataclasses import dataclass
 from typing import Any
 
 import pytest
@@ -20,6 +19,8 @@ from ardesk.api.services import create_token
 from ardesk.core.money import Money
 from ardesk.ledger import services
 from tests.factories import ledger as lf
+from tests.matrix import APP_OPS, APP_PAGES, extend_objs
+from tests.matrix.base import Op, Page
 
 D = dt.date
 
@@ -55,7 +56,7 @@ def objs(book, settings, tmp_path):
         actor=None, customer=beta, number="CM-B1", memo_date=D(2026, 2, 1), amount=Money(1000, "USD")
     )
     contact = services.add_contact(actor=None, customer=beta, name="Pat Payable", email="pat@beta.example")
-    return {
+    objs = {
         "batch": batch,
         "bad_batch": bad_batch,
         "customer": beta,
@@ -66,21 +67,11 @@ def objs(book, settings, tmp_path):
         "memo": memo,
         "contact": contact,
     }
+    extend_objs(objs, book)
+    return objs
 
 
 # --- web pages -----------------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Page:
-    name: str
-    method: str
-    path: Any  # callable(objs) -> str
-    right: str  # persona allowed
-    wrong: str | None  # persona with a role that may not do this (403); None = every role may
-    other: str | None  # persona with the capability but not this customer (404); None = not object-scoped
-    data: dict[str, Any] | None = None
-    public: bool = False
 
 
 CONTACT_FORM = {
@@ -141,6 +132,7 @@ PAGES = [
         "imports:recheck", "post", lambda o: f"/imports/{o['bad_batch'].pk}/recheck/", "mona", "alice", None
     ),
 ]
+PAGES += APP_PAGES
 EXEMPT_ROUTES = {"login", "logout"}  # Django's auth views (login throttling is tested in tests/web)
 
 
@@ -203,26 +195,6 @@ def test_get_never_changes_state(client, book, objs):
 
 
 # --- API -----------------------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Op:
-    method: str
-    path: str  # OpenAPI path under /api/v1 with {placeholders}
-    right: str
-    wrong: str | None
-    other: str | None
-    body: Any = None  # callable(objs) -> dict
-
-    def url(self, objs) -> str:
-        return "/api/v1" + self.path.format(
-            customer_id=objs["customer"].pk,
-            contact_id=objs["contact"].pk,
-            invoice_id=objs["spare"].pk,
-            payment_id=objs["payment"].pk,
-            memo_id=objs["memo"].pk,
-            application_id=objs["application"].pk,
-        )
 
 
 def _money(amount: str) -> dict[str, str]:
@@ -321,6 +293,7 @@ OPS = [
     Op("get", "/metrics/kpis", "bob", "nobody", None),
     Op("get", "/metrics/aging", "bob", "nobody", None),
 ]
+OPS += APP_OPS
 
 
 def test_every_api_operation_is_in_the_matrix():

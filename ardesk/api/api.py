@@ -14,6 +14,11 @@ from django.http import HttpRequest, HttpResponse
 from django.urls import URLPattern, URLResolver
 from ninja import NinjaAPI
 
+from ardesk.activities.api import router as activities_router
+from ardesk.coaching.api import router as coaching_router
+from ardesk.collections.api import router as collections_router
+from ardesk.disputes.api import router as disputes_router
+from ardesk.goals.api import router as goals_router
 from ardesk.ledger.api import router as ledger_router
 from ardesk.metrics.api import router as metrics_router
 
@@ -68,3 +73,8 @@ api = ArdeskAPI(
 errors.install(api)
 api.add_router("", ledger_router)
 api.add_router("/metrics", metrics_router)
+api.add_router("/activities", activities_router)
+api.add_router("/disputes", disputes_router)
+api.add_router("/collections", collections_router)
+api.add_router("/goals", goals_router)
+api.add_router("/coaching", coaching_router)

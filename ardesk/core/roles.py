@@ -17,6 +17,7 @@ class Role(StrEnum):
     CREDIT_ANALYST = "credit_analyst"
     CASH_APP = "cash_app_clerk"
     AUDITOR = "auditor"
+    RESOLVER = "dispute_resolver"
 
 
 ROLE_LABELS = {
@@ -26,6 +27,7 @@ ROLE_LABELS = {
     Role.CREDIT_ANALYST: "Credit analyst",
     Role.CASH_APP: "Cash-application clerk",
     Role.AUDITOR: "Auditor (read only)",
+    Role.RESOLVER: "Dispute owner (other department)",
 }
 
 
@@ -39,6 +41,13 @@ class Cap(StrEnum):
     IMPORT = "import"  # file imports
     REASSIGN = "reassign"  # portfolio reassignment
     VIEW_AUDIT = "view_audit"
+    LOG_ACTIVITY = "log_activity"  # calls, emails, notes, promises to pay within scope
+    WORK_ACCOUNTS = "work_accounts"  # a worklist of one's own; snooze, send a dunning email now
+    MANAGE_GOALS = "manage_goals"  # set goals for collectors, territories, titles, tiers, teams
+    COACH = "coach"  # coaching analytics of others, coaching sessions
+    MANAGE_DUNNING = "manage_dunning"  # strategies, templates, dunning blocks, worklist weights
+    WORK_DISPUTES = "work_disputes"  # open disputes, notes, move them through research
+    RESOLVE_DISPUTES = "resolve_disputes"  # resolve valid/invalid/written off (may issue a credit memo)
     ADMIN = "admin"
 
 
@@ -55,12 +64,24 @@ ROLE_CAPS: dict[Role, frozenset[Cap]] = {
             Cap.IMPORT,
             Cap.REASSIGN,
             Cap.VIEW_AUDIT,
+            Cap.LOG_ACTIVITY,
+            Cap.WORK_ACCOUNTS,
+            Cap.MANAGE_GOALS,
+            Cap.COACH,
+            Cap.MANAGE_DUNNING,
+            Cap.WORK_DISPUTES,
+            Cap.RESOLVE_DISPUTES,
         }
     ),
-    Role.COLLECTOR: frozenset({Cap.VIEW_LEDGER, Cap.EDIT_CUSTOMER}),
-    Role.CREDIT_ANALYST: frozenset({Cap.VIEW_LEDGER, Cap.SET_CREDIT}),
+    Role.COLLECTOR: frozenset(
+        {Cap.VIEW_LEDGER, Cap.EDIT_CUSTOMER, Cap.LOG_ACTIVITY, Cap.WORK_ACCOUNTS, Cap.WORK_DISPUTES}
+    ),
+    Role.CREDIT_ANALYST: frozenset({Cap.VIEW_LEDGER, Cap.SET_CREDIT, Cap.WORK_DISPUTES}),
     Role.CASH_APP: frozenset({Cap.VIEW_LEDGER, Cap.POST_PAYMENT, Cap.REVERSE, Cap.IMPORT}),
     Role.AUDITOR: frozenset({Cap.VIEW_LEDGER, Cap.VIEW_AUDIT}),
+    # someone in sales, shipping, billing or customer service who owns disputes assigned to them: sees
+    # those disputes (and the invoices they name) and nothing else of the customer; no ledger access
+    Role.RESOLVER: frozenset({Cap.WORK_DISPUTES, Cap.RESOLVE_DISPUTES}),
 }
 
 # Roles whose scope is the whole book (everything else is scoped to a portfolio or a team).

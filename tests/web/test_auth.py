@@ -6,6 +6,7 @@ from typing import Any
 
 import pytest
 from django.test import Client
+from django.urls import reverse
 
 from tests.factories.people import PASSWORD
 
@@ -91,11 +92,15 @@ def test_navigation_for_a_collector(ar: Any, as_user: Any) -> None:
         ("Reports", "/reports/aging/"),
     ]:
         assert f'href="{url}"' in page and f">{label}</a>" in page
-    for label in ["Worklist", "Goals"]:
-        assert (
-            f'<span class="nav-link disabled" aria-disabled="true" title="coming soon" '
-            f'data-tip="coming soon">{label}</span>'
-        ) in page
+    # the apps above the ledger: a collector has a worklist, disputes, activities and goals, no coaching
+    for label, route in [
+        ("Worklist", "collections:worklist"),
+        ("Disputes", "disputes:queue"),
+        ("Activities", "activities:report"),
+        ("Goals", "goals:home"),
+    ]:
+        assert f'href="{reverse(route)}">{label}</a>' in page
+    assert ">Coaching</a>" not in page
     assert 'href="/admin/"' not in page
     assert '<span class="chip">Collector</span>' in page
 

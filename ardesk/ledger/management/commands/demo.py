@@ -8,13 +8,16 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import importlib.util
 import time
 from typing import IO, Any, cast
 
+from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import transaction
 from django.db.models import ProtectedError, RestrictedError
 from django.utils import timezone
+from django.utils.module_loading import import_string
 from rich import box
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
@@ -76,6 +79,7 @@ class Command(BaseCommand):
                 raise CommandError(f"Not loading the demo: {reason}. Use --reset to replace it.")
             started = time.perf_counter()
             result = self._build(cfg, console, verbose=verbose, chunk=opts["chunk"])
+            summaries = self._extensions(cfg, console, verbose=verbose)
         elapsed = time.perf_counter() - started
         if not verbose:
             return
@@ -88,7 +92,24 @@ class Command(BaseCommand):
         )
         mix = ", ".join(f"{k.replace('_', ' ')} {v:,}" for k, v in result.behaviours.items())
         console.print(f"Paying behaviours: {mix}.")
+        for line in summaries:
+            console.print(line)
         self._print_logins(console)
+
+    def _extensions(self, cfg: demo.DemoConfig, console: Console, *, verbose: bool) -> list[str]:
+        """The apps above the ledger add their demo data (settings.ARDESK_DEMO_EXTENSIONS), in order.
+
+        A missing module is skipped (an app may not have demo data yet); any other error aborts the whole
+        build, which runs in one transaction."""
+        lines = []
+        for dotted in settings.ARDESK_DEMO_EXTENSIONS:
+            module_name = dotted.rsplit(".", 1)[0]
+            if importlib.util.find_spec(module_name) is None:
+                continue
+            line = import_string(dotted)(cfg=cfg, console=console, verbose=verbose)
+            if line:
+                lines.append(line)
+        return lines
 
     def _build(
         self, cfg: demo.DemoConfig, console: Console, *, verbose: bool, chunk: int

@@ -1,0 +1,5 @@
+"""The activities API router, mounted by ardesk.api.api."""
+
+from ninja import Router
+
+router = Router(tags=["activities"])

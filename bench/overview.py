@@ -1,0 +1,126 @@
+"""Timing harness: the AR overview (dashboard home) for a 5,000-customer portfolio, server time.
+
+    .venv/bin/python bench/overview.py                       # SQLite (bench/data/overview.sqlite3)
+    .venv/bin/python bench/overview.py --db postgres         # PostgreSQL database bench_overview
+
+Builds once (marker file) the demo book of 5,000 customers, two years, seed 7, as of 2026-06-30, and
+refreshes the KPI snapshots up to that date (`ardesk snapshot`). Then, as the admin (whole book, 5,000
+customers), times through Django's test client (middleware, view, template, everything but the network):
+
+- ``home cold``: `GET /?as_of=2026-06-30`, the dashboard cache off (every figure computed for the request);
+- ``home cached``: the same with the dashboard cache on and warm;
+- ``trends cold``: the htmx fragment with the 12-month DSO/CEI trend, cache off.
+
+Best and median of --repeat runs after one warm-up run (warm database pages, cold figures). A timing,
+not a test: nothing here asserts a duration.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+DATA = ROOT / "bench" / "data"
+sys.path.insert(0, str(ROOT))
+
+CUSTOMERS = 5_000
+YEARS = 2
+SEED = 7
+AS_OF = "2026-06-30"
+PG_BASE = os.environ.get("BENCH_PG_BASE", "postgres://postgres@127.0.0.1:5432/")
+
+
+def db_url(db: str) -> str:
+    return f"sqlite:///{DATA / 'overview.sqlite3'}" if db == "sqlite" else f"{PG_BASE}bench_overview"
+
+
+def prepare(db: str) -> None:
+    """Build the book once (a marker file records it) and bring its snapshots up to date."""
+    import datetime as dt
+
+    from django.core.management import call_command
+
+    from ardesk.ledger import demo
+    from ardesk.metrics import snapshots
+
+    marker = DATA / f"overview_{db}.json"
+    call_command("migrate", verbosity=0)
+    if not marker.exists():
+        started = time.perf_counter()
+        cfg = demo.DemoConfig(seed=SEED, customers=CUSTOMERS, years=YEARS, as_of=dt.date.fromisoformat(AS_OF))
+        result = demo.build(cfg)
+        marker.write_text(json.dumps({"seconds": time.perf_counter() - started, "counts": result.counts}))
+        print(f"built in {time.perf_counter() - started:.1f} s: {result.counts}")
+    started = time.perf_counter()
+    snapshots.refresh(to=dt.date.fromisoformat(AS_OF))
+    print(f"snapshot refresh: {time.perf_counter() - started:.1f} s")
+
+
+def timings(repeat: int) -> dict[str, list[float]]:
+    from django.contrib.auth import get_user_model
+    from django.core.cache import cache
+    from django.test import Client, override_settings
+
+    user = get_user_model().objects.get(username="ada")
+    client = Client(HTTP_HOST="localhost")
+    client.force_login(user)
+    out: dict[str, list[float]] = {}
+
+    def run(name: str, path: str, *, cached: bool) -> None:
+        ttl = 300 if cached else 0
+        with override_settings(ARDESK_DASHBOARD_CACHE_SECONDS=ttl):
+            cache.clear()
+            client.get(path)  # warm-up (and, cached, fills the cache)
+            times = []
+            for _ in range(repeat):
+                t = time.perf_counter()
+                response = client.get(path)
+                times.append(time.perf_counter() - t)
+                assert response.status_code == 200, response.status_code
+        out[name] = times
+
+    run("home cold", f"/?as_of={AS_OF}", cached=False)
+    run("home cached", f"/?as_of={AS_OF}", cached=True)
+    run("trends cold", f"/reports/trends/?as_of={AS_OF}", cached=False)
+    return out
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--db", choices=("sqlite", "postgres"), default="sqlite")
+    ap.add_argument("--repeat", type=int, default=7)
+    ap.add_argument("--label", default="", help="a note printed with the figures (e.g. before/after)")
+    args = ap.parse_args()
+    DATA.mkdir(parents=True, exist_ok=True)
+    url = db_url(args.db)
+    if args.db == "postgres":
+        name = url.rsplit("/", 1)[1]
+        if not (DATA / "overview_postgres.json").exists():
+            subprocess.run(["dropdb", "-h", "127.0.0.1", "-U", "postgres", "--if-exists", name], check=True)
+            subprocess.run(["createdb", "-h", "127.0.0.1", "-U", "postgres", name], check=True)
+    os.environ["DATABASE_URL"] = url
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "ardesk.settings")
+    # production-like: DEBUG off (no query log), a throwaway key
+    os.environ["DEBUG"] = "0"
+    os.environ.setdefault("SECRET_KEY", "bench-overview-" + os.urandom(16).hex())
+    os.environ.setdefault("ALLOWED_HOSTS", "localhost")
+    import django
+
+    django.setup()
+    prepare(args.db)
+    figures = timings(args.repeat)
+    print(f"AR overview, {CUSTOMERS:,} customers, {args.db} {args.label}".rstrip())
+    for name, times in figures.items():
+        ms = sorted(t * 1000 for t in times)
+        print(f"  {name:<12} best {ms[0]:7.1f} ms  median {statistics.median(ms):7.1f} ms  (n={len(ms)})")
+
+
+if __name__ == "__main__":
+    main()
