@@ -201,6 +201,11 @@ ARDESK_DEMO_EXTENSIONS = [
     "ardesk.coaching.demo.build",
 ]
 
+# After an import commits its rows (in the same transaction), each of these is called as
+# `hook(*, actor, kind, customer_ids, as_of)`: the apps above the ledger react to new payments this way
+# (promises to pay are evaluated) without the import app depending on them.
+ARDESK_AFTER_IMPORT = ["ardesk.activities.services.after_ledger_import"]
+
 ARDESK_API_PAGE_MAX = envint("ARDESK_API_PAGE_MAX", 500)
 # KPI pages cache their figures, keyed by scope, options and the latest ledger change (0 = off).
 ARDESK_DASHBOARD_CACHE_SECONDS = envint("ARDESK_DASHBOARD_CACHE_SECONDS", 300)
