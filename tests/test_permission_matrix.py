@@ -55,6 +55,8 @@ def objs(book, settings, tmp_path):
     memo = services.post_credit_memo(
         actor=None, customer=beta, number="CM-B1", memo_date=D(2026, 2, 1), amount=Money(1000, "USD")
     )
+    written = lf.invoice(beta, "INV-B3", "30.00", date=D(2026, 1, 1))
+    write_off = services.write_off(actor=None, invoice=written, on_date=D(2026, 2, 1), reason="matrix")
     contact = services.add_contact(actor=None, customer=beta, name="Pat Payable", email="pat@beta.example")
     objs = {
         "batch": batch,
@@ -66,6 +68,8 @@ def objs(book, settings, tmp_path):
         "application": app,
         "memo": memo,
         "contact": contact,
+        "written": written,
+        "write_off": write_off,
     }
     extend_objs(objs, book)
     return objs
@@ -213,6 +217,15 @@ OPS = [
         lambda o: {"account_number": "C-900", "name": "New Co", "entity": "US01"},
     ),
     Op("get", "/customers/{customer_id}", "bob", "nobody", "alice"),
+    # walt manages West: bob's C-200 is outside his scope (404); bob lacks the reassign capability (403)
+    Op(
+        "post",
+        "/customers/reassign",
+        "mona",
+        "bob",
+        "walt",
+        lambda o: {"customer_ids": [o["customer"].pk], "collector": "alice", "reason": "matrix"},
+    ),
     Op("patch", "/customers/{customer_id}", "bob", "audrey", "alice", lambda o: {"territory": "North"}),
     Op("get", "/customers/{customer_id}/contacts", "bob", "nobody", "alice"),
     Op(
@@ -243,6 +256,15 @@ OPS = [
     Op("post", "/invoices/{invoice_id}/cancel", "mona", "bob", "walt", lambda o: REASON),
     Op("get", "/invoices/{invoice_id}/write-offs", "bob", "nobody", "alice"),
     Op("post", "/invoices/{invoice_id}/write-offs", "mona", "bob", "walt", lambda o: REASON),
+    Op(
+        "post",
+        "/invoices/{invoice_id}/write-offs/{write_off_id}/reverse",
+        "mona",
+        "bob",
+        "walt",
+        lambda o: REASON,
+        params=lambda o: {"invoice_id": o["written"].pk},
+    ),
     Op("get", "/payments", "bob", "nobody", None),
     Op(
         "post",

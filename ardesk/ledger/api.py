@@ -54,6 +54,8 @@ from .schemas import (
     PaymentOut,
     PaymentPage,
     ReasonIn,
+    ReassignIn,
+    ReassignOut,
     WriteOffIn,
     WriteOffOut,
     application_out,
@@ -111,6 +113,23 @@ def list_customers(request: HttpRequest, filters: Query[CustomerFilters]) -> dic
         risk_class=filters.risk_class,
     )
     return paginate(qs.order_by("name", "id"), filters, customer_out)
+
+
+@router.post("/customers/reassign", response={200: ReassignOut, **WRITE_ERRORS}, summary="Reassign customers")
+@idempotent(required=False)
+def reassign_customers(request: HttpRequest, payload: ReassignIn) -> ReassignOut:
+    """Move customers to another collector (or unassign them), keeping the assignment history. Needs the
+    reassign capability; an AR manager moves only customers in their scope, to collectors of their teams.
+    All or nothing: one customer outside your scope (404) or an unknown collector (422) moves none."""
+    user = current_user(request)
+    _require(user, Cap.REASSIGN)
+    ids = list(dict.fromkeys(payload.customer_ids))
+    customers = [selectors.get_customer_for_user(user, pk) for pk in ids]
+    collector = _maybe(payload.collector, lambda name: selectors.get_assignable_collector(user, name))
+    moved = services.reassign_customers(
+        actor=user, customers=customers, collector=collector, reason=payload.reason
+    )
+    return ReassignOut(moved=moved, collector=payload.collector)
 
 
 @router.get("/customers/{customer_id}", response={200: CustomerOut, **READ_ERRORS}, summary="Get a customer")
@@ -307,6 +326,26 @@ def create_write_off(request: HttpRequest, invoice_id: int, payload: WriteOffIn)
         amount=None if payload.amount is None else payload.amount.money(),
     )
     return Status(201, write_off_out(wo, invoice.currency))
+
+
+@router.post(
+    "/invoices/{invoice_id}/write-offs/{write_off_id}/reverse",
+    response={201: WriteOffOut, **WRITE_ERRORS},
+    summary="Reverse a write-off",
+)
+@idempotent(required=True)
+def reverse_write_off(
+    request: HttpRequest, invoice_id: int, write_off_id: int, payload: ReasonIn
+) -> Status[WriteOffOut]:
+    """Posts the reversing (negative) write-off, e.g. when a written-off debt is recovered; the invoice
+    reopens by the amount. A write-off is reversed at most once (409 `already_reversed`)."""
+    user = current_user(request)
+    invoice = selectors.get_invoice_for_user(user, invoice_id, cap=Cap.REVERSE)
+    write_off = selectors.get_write_off(invoice, write_off_id)
+    reversal = services.reverse_write_off(
+        actor=user, write_off=write_off, on_date=payload.on_date, reason=payload.reason
+    )
+    return Status(201, write_off_out(reversal, invoice.currency))
 
 
 # --- payments ---------------------------------------------------------------------------------------

@@ -110,6 +110,19 @@ class ReasonIn(Input):
     reason: str = Field(min_length=1, max_length=200)
 
 
+class ReassignIn(Input):
+    customer_ids: list[int] = Field(min_length=1, max_length=1000, description="Customers to move")
+    collector: str | None = Field(
+        description="Username of the new collector; null leaves the customers unassigned"
+    )
+    reason: str = Field("", max_length=200)
+
+
+class ReassignOut(Schema):
+    moved: int = Field(description="Customers whose collector changed (already theirs: not counted)")
+    collector: str | None
+
+
 class PatchIn(Input):
     """PATCH bodies: only the fields sent are changed; null only where the field allows it."""
 

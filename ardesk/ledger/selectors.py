@@ -117,6 +117,11 @@ def get_invoice_for_user(user: Any, pk: Any, *, cap: Cap | None = None) -> Invoi
     return invoice
 
 
+def get_write_off(invoice: Invoice, pk: Any) -> WriteOff:
+    """One write-off of an invoice already loaded within scope (404 if it is not that invoice's)."""
+    return _get(WriteOff.objects.filter(invoice=invoice), pk, "write-off")
+
+
 def get_payment_for_user(user: Any, pk: Any, *, cap: Cap | None = None) -> Payment:
     payment = _get(payments_for_user(user).select_related("customer", "entity"), pk, "payment")
     _need(user, cap)
@@ -431,6 +436,22 @@ def collectors_for_user(user: Any) -> QuerySet[Any]:
     """Users holding a portfolio of customers within `user`'s scope (for filter choices)."""
     held = customers_for_user(user).filter(collector__isnull=False).values("collector_id")
     return get_user_model().objects.filter(pk__in=held).order_by("username")
+
+
+def assignable_collectors(user: Any) -> QuerySet[Any]:
+    """Whom `user` may give a portfolio to: for a book-wide role every active collector; for an AR manager
+    the collectors of their teams (and those reporting to them)."""
+    qs = get_user_model().objects.filter(is_active=True, collector__isnull=False)
+    if has_global_scope(user):
+        return qs.order_by("username")
+    return qs.filter(Q(collector__team__manager=user) | Q(collector__manager=user)).order_by("username")
+
+
+def get_assignable_collector(user: Any, username: str) -> Any:
+    collector = assignable_collectors(user).filter(username=username).first()
+    if collector is None:
+        raise InvalidInput(f"{username!r} is not a collector you may assign customers to", field="collector")
+    return collector
 
 
 def customer_facets(user: Any) -> dict[str, list[str]]:

@@ -286,3 +286,41 @@ def test_customer_delete_is_405(api, book):
     assert r.status_code == 405
     assert r["Allow"] in {"GET, PATCH", "PATCH, GET"}
     assert r.json()["code"] == "method_not_allowed"
+
+
+def test_reassign_customers(api, book):
+    """An AR manager moves customers of their team to a collector of their team; all or nothing."""
+    from ardesk.ledger.models import Customer, PortfolioAssignment
+
+    acme, beta, gamma = (book.customers[k] for k in ("acme", "beta", "gamma"))
+    body = {"customer_ids": [acme.pk, beta.pk], "collector": "bob", "reason": "holiday cover"}
+    assert api.as_("bob").post("/customers/reassign", body).status_code == 403
+    r = api.as_("mona").post("/customers/reassign", body)
+    assert r.status_code == 200, r.json()
+    assert r.json() == {"moved": 1, "collector": "bob"}  # beta was bob's already
+    assert Customer.objects.get(pk=acme.pk).collector == book.bob
+    assert list(
+        PortfolioAssignment.objects.filter(customer=acme)
+        .order_by("id")
+        .values_list("collector__username", "ended_at")
+    )[-1] == ("bob", None)
+    # carl is walt's (West): not a collector mona may assign to; nothing moves
+    r = api.as_("mona").post("/customers/reassign", {"customer_ids": [acme.pk], "collector": "carl"})
+    assert r.status_code == 422 and r.json()["details"]["field"] == "collector"
+    # gamma is outside mona's scope: 404 and beta does not move either
+    r = api.as_("mona").post(
+        "/customers/reassign", {"customer_ids": [beta.pk, gamma.pk], "collector": "alice"}
+    )
+    assert r.status_code == 404
+    assert Customer.objects.get(pk=beta.pk).collector == book.bob
+    # unassigning is allowed: the customer stays in the manager's scope
+    r = api.as_("mona").post("/customers/reassign", {"customer_ids": [beta.pk], "collector": None})
+    assert r.json() == {"moved": 1, "collector": None}
+    assert Customer.objects.get(pk=beta.pk).collector is None
+    # an admin may assign to any collector
+    assert (
+        api.as_("ada")
+        .post("/customers/reassign", {"customer_ids": [gamma.pk], "collector": "alice"})
+        .json()["moved"]
+        == 1
+    )

@@ -263,3 +263,40 @@ def test_posted_records_cannot_be_edited_or_deleted(api, book, method):
     }
     inv.refresh_from_db()
     assert (inv.status, inv.open_minor) == ("open", 10000)
+
+
+def test_write_off_reversal(api, book, keys):
+    """A recovered debt: the reversal is a negative write-off, the invoice reopens, and only once."""
+    inv = lf.invoice(book.customers["acme"], "INV-1", "100.00")
+    other = lf.invoice(book.customers["acme"], "INV-2", "10.00")
+    r = api.as_("ada").post(
+        f"/invoices/{inv.pk}/write-offs", {"on_date": "2026-06-30", "reason": "gone"}, key=keys()
+    )
+    wo_id = r.json()["id"]
+    path = f"/invoices/{inv.pk}/write-offs/{wo_id}/reverse"
+    body = {"on_date": "2026-08-01", "reason": "recovered"}
+    assert (
+        api.as_("alice").post(path, body, key=keys()).status_code == 403
+    )  # collector: no reverse capability
+    # the write-off exists, but not on that invoice
+    assert (
+        api.as_("ada").post(f"/invoices/{other.pk}/write-offs/{wo_id}/reverse", body, key=keys()).status_code
+        == 404
+    )
+    r = api.as_("mona").post(path, body, key=keys())
+    assert r.status_code == 201, r.json()
+    rev = WriteOff.objects.get(reverses_id=wo_id)
+    assert r.json() == {
+        "id": rev.pk,
+        "invoice_id": inv.pk,
+        "amount": usd("-100.00", -10000),
+        "written_off_on": "2026-08-01",
+        "reason": "recovered",
+        "reverses_id": wo_id,
+        "created_at": NOW_JSON,
+    }
+    j = api.as_("ada").get(f"/invoices/{inv.pk}").json()
+    assert (j["status"], j["open"], j["closed_on"]) == ("open", usd("100.00", 10000), None)
+    again = api.as_("mona").post(path, body, key=keys())
+    assert again.status_code == 409 and again.json()["code"] == "already_reversed"
+    assert WriteOff.objects.filter(invoice=inv).count() == 2

@@ -32,9 +32,12 @@ class Op:
     wrong: str | None
     other: str | None
     body: Any = None  # callable(objs) -> dict
+    params: Any = None  # callable(objs) -> dict of path placeholders overriding the defaults
 
     def url(self, objs) -> str:
         # every object in objs gives a placeholder "<key>_id"; a few ledger ones are named for their type
         ids = {f"{key}_id": obj.pk for key, obj in objs.items() if hasattr(obj, "pk")}
         ids |= {"invoice_id": objs["spare"].pk, "memo_id": objs["memo"].pk}
+        if self.params:
+            ids |= self.params(objs)
         return "/api/v1" + self.path.format(**ids)
