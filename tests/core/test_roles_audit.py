@@ -12,7 +12,16 @@ def test_roles_and_caps():
     collector = make_user("col", Role.COLLECTOR)
     auditor = make_user("aud", Role.AUDITOR)
     assert roles_of(collector) == {Role.COLLECTOR}
-    assert caps_of(collector) == {Cap.VIEW_LEDGER, Cap.EDIT_CUSTOMER}
+    assert caps_of(collector) == {
+        Cap.VIEW_LEDGER,
+        Cap.EDIT_CUSTOMER,
+        Cap.LOG_ACTIVITY,
+        Cap.WORK_ACCOUNTS,
+        Cap.WORK_DISPUTES,
+    }
+    resolver = make_user("res", Role.RESOLVER)  # another department: owns disputes, sees no ledger
+    assert caps_of(resolver) == {Cap.WORK_DISPUTES, Cap.RESOLVE_DISPUTES}
+    assert not has_global_scope(resolver)
     assert not has_cap(auditor, Cap.EDIT_CUSTOMER)
     assert has_cap(auditor, Cap.VIEW_AUDIT)
     assert has_global_scope(auditor) and not has_global_scope(collector)
@@ -39,9 +48,11 @@ def test_role_groups_migration_creates_every_role():
     from django.contrib.auth.models import Group
 
     migration = importlib.import_module("ardesk.core.migrations.0002_role_groups")
+    resolver = importlib.import_module("ardesk.core.migrations.0003_resolver_group")
     Group.objects.all().delete()
-    migration.create_groups(apps, None)
-    migration.create_groups(apps, None)  # idempotent
+    for _ in range(2):  # idempotent
+        migration.create_groups(apps, None)
+        resolver.create_group(apps, None)
     assert sorted(Group.objects.values_list("name", flat=True)) == sorted(r.value for r in Role)
 
 
