@@ -11,6 +11,7 @@ checks it, `confirm_batch` imports it, once.
 
 from __future__ import annotations
 
+import datetime as dt
 import gc
 import hashlib
 import time
@@ -26,11 +27,13 @@ from django.core.files.base import File
 from django.core.validators import validate_email
 from django.db import DatabaseError, connection, transaction
 from django.utils import timezone
+from django.utils.module_loading import import_string
 from django.utils.text import get_valid_filename
 
 from ardesk.core import audit
 from ardesk.core.errors import Conflict, InvalidInput
 from ardesk.core.money import MINOR_UNITS
+from ardesk.ledger.models import Customer, Invoice
 
 from .kinds import PROCESSORS, Context, Processor, Progress
 from .models import ImportBatch
@@ -441,6 +444,7 @@ def _check_and_write(
             if ctx.errors:
                 return
             processor.write(actor=actor, note=note, details={"file": report.file_name, **details})
+            _after_import(actor, processor)
             report.imported = True
             if on_success is not None:
                 on_success(report)
@@ -450,6 +454,47 @@ def _check_and_write(
     except DatabaseError as exc:
         ctx.errors.add(0, "", "", f"the database refused the import: {str(exc).strip()}")
         report.imported = False
+
+
+# --- after-import hooks (settings.ARDESK_AFTER_IMPORT) ----------------------------------------------------
+
+
+def money_touched(processor: Processor) -> tuple[list[int], dt.date] | None:
+    """The customers whose money a payments or applications import just wrote, and the latest payment or
+    applied date in those rows (None for other kinds, or when nothing new was written)."""
+    kind = processor.ctx.kind
+    new: list[Any] = getattr(processor, "new", [])
+    if kind not in (Kind.PAYMENTS, Kind.APPLICATIONS) or not new:
+        return None
+    if kind == Kind.PAYMENTS:  # (entity, customer id or -placeholder, reference, payment_date, ...)
+        ids = {r[1] for r in new if r[1] > 0}
+        accounts = [processor.new_customers[-r[1] - 1][0] for r in new if r[1] < 0]
+        if accounts:
+            ids |= set(Customer.objects.filter(account_number__in=accounts).values_list("pk", flat=True))
+        return sorted(ids), max(r[3] for r in new)
+    invoice_ids = sorted({r[0] for r in new})  # (invoice id, payment id, credit id, amount, applied_date)
+    ids = set()
+    for i in range(0, len(invoice_ids), 500):
+        part = invoice_ids[i : i + 500]
+        ids |= set(Invoice.objects.filter(pk__in=part).values_list("customer_id", flat=True))
+    return sorted(ids), max(r[4] for r in new)
+
+
+def _after_import(actor: Any, processor: Processor) -> None:
+    """Inside the import's transaction, after its rows are written, tell the apps that follow the ledger
+    (`settings.ARDESK_AFTER_IMPORT`: dotted paths of callables taking actor, kind, customer_ids and as_of).
+
+    `as_of` is the latest payment or applied date in the file, not the clock: a backdated file is judged as
+    of its own dates, so a promise whose deadline had not passed on that day stays open (the scheduled
+    `ardesk promises` run judges it later), while money that settles a promise marks it kept at once."""
+    touched = money_touched(processor)
+    if touched is None:
+        return
+    customer_ids, as_of = touched
+    for path in getattr(settings, "ARDESK_AFTER_IMPORT", ()):
+        import_string(path)(
+            actor=actor, kind=processor.ctx.kind.value, customer_ids=customer_ids, as_of=as_of
+        )
 
 
 # --- batches -------------------------------------------------------------------------------------------
