@@ -136,6 +136,9 @@ DEMO_USERS: tuple[DemoUser, ...] = (
     DemoUser("cora", "Cora Whitfield", Role.CREDIT_ANALYST, title="Credit Analyst"),
     DemoUser("cash", "Cassius Nakamura", Role.CASH_APP, title="Cash Application Clerk"),
     DemoUser("audrey", "Audrey Feld", Role.AUDITOR, title="Internal Auditor"),
+    # dispute owners in other departments (the disputes demo assigns them work)
+    DemoUser("rita", "Rita Moreno", Role.RESOLVER, title="Billing Specialist"),
+    DemoUser("sam", "Sam Okoye", Role.RESOLVER, title="Shipping Coordinator"),
 )
 
 # Which collectors work which territory (Enterprise accounts go to the Strategic team).
