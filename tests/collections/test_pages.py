@@ -246,3 +246,12 @@ def test_outbox_and_blocks_lists_query_count_and_export(client, book, dunning, d
     with time_machine.travel(TODAY, tick=False), django_assert_max_num_queries(8):
         resp = client.get("/collections/blocks/")
     assert sorted(b.reason for b in resp.context["blocks"]) == ["audit", "legal"]
+
+
+@time_machine.travel(TODAY, tick=False)
+def test_management_links_only_for_those_who_may_manage_dunning(client, book, portfolio):
+    for persona, shown in (("alice", False), ("mona", True)):
+        _login(client, book.users[persona])
+        page = client.get("/collections/worklist/").content.decode()
+        assert ('href="/collections/strategies/"' in page) is shown, persona
+        assert 'href="/collections/outbox/"' in page
