@@ -209,6 +209,9 @@ ARDESK_AFTER_IMPORT = ["ardesk.activities.services.after_ledger_import"]
 ARDESK_API_PAGE_MAX = envint("ARDESK_API_PAGE_MAX", 500)
 # KPI pages cache their figures, keyed by scope, options and the latest ledger change (0 = off).
 ARDESK_DASHBOARD_CACHE_SECONDS = envint("ARDESK_DASHBOARD_CACHE_SECONDS", 300)
+# KPI pages read past-period figures from fresh snapshots (`ardesk snapshot`) instead of recomputing them;
+# a snapshot that the ledger changed under is never served. Off = always compute live.
+ARDESK_DASHBOARD_SNAPSHOTS = envbool("ARDESK_DASHBOARD_SNAPSHOTS", True)
 
 LOGGING = {
     "version": 1,

@@ -12,8 +12,16 @@ the latest audit row (every ledger write records one in its own transaction) and
 posting changes the key, so a cached figure is never served after the ledger it came from has changed;
 `ARDESK_DASHBOARD_CACHE_SECONDS` (default 300; 0 turns the cache off) bounds what the fingerprint cannot
 see (an admin edit of an FX rate in place, two transactions committing out of id order). The pages
-therefore render from the cache on a quiet ledger and recompute after each posting. Month-end snapshots
-in the metrics app will make the cold path cheap as well.
+therefore render from the cache on a quiet ledger and recompute after each posting.
+
+**Snapshots serve what they hold.** Before computing KPI rows, the reader asks the metrics snapshots
+(`metrics.snapshots.kpis_from_snapshot`): month ends (the trend) and recent days (the overview's
+comparison date, one window back) are read from `KpiSnapshot` rows when a snapshot holds them with these
+options and scope and the ledger has not changed under it since its last refresh (the change feed, read
+once per request); anything else is computed, so a page shows the same figures either way. The overview
+computes its as-of figures and the aging by customer in one pass (`metrics.selectors.kpis_and_aging`),
+taking the beginning AR from the comparison date's row. `ARDESK_DASHBOARD_SNAPSHOTS = False` computes
+everything from the ledger.
 """
 
 from __future__ import annotations
@@ -38,6 +46,7 @@ from ardesk.ledger.selectors import customer_scope_q, customers_for_user
 from ardesk.metrics import definitions as d
 from ardesk.metrics import queries as mq
 from ardesk.metrics import selectors as ms
+from ardesk.metrics import snapshots as sn
 from ardesk.metrics.selectors import AgingRow, CurrencyMode, KpiRow
 
 T = TypeVar("T")
@@ -125,6 +134,12 @@ def cache_seconds() -> int:
     return int(getattr(settings, "ARDESK_DASHBOARD_CACHE_SECONDS", 300))
 
 
+def snapshots_enabled() -> bool:
+    """Whether the pages read KPI figures from fresh snapshots (`ARDESK_DASHBOARD_SNAPSHOTS`, default on;
+    off computes every figure from the ledger, for comparisons)."""
+    return bool(getattr(settings, "ARDESK_DASHBOARD_SNAPSHOTS", True))
+
+
 class Reader:
     """The metrics selectors for one user and one set of options, each result computed once."""
 
@@ -133,6 +148,8 @@ class Reader:
         self.opts = opts
         self._memo: dict[str, Any] = {}
         self._fingerprint: str | None = None
+        self._fresh: dict[str, sn.Freshness] = {}
+        self._unsnapped: set[tuple[dt.date, str | None]] = set()  # no snapshot holds these
 
     def fingerprint(self) -> str:
         """The data the figures depend on (one query): the customers in scope after the filters, the
@@ -155,47 +172,124 @@ class Reader:
             )
         return self._fingerprint
 
-    def _read(self, name: str, args: Sequence[Any], compute: Callable[[], T]) -> T:
+    def _key(self, name: str, args: Sequence[Any]) -> tuple[str, str]:
         local = json.dumps([name, list(args)], default=str)
+        if cache_seconds() <= 0:
+            return local, ""
+        raw = json.dumps([self.fingerprint(), self.opts.token(), local])
+        return local, "ardesk:dashboard:" + hashlib.sha256(raw.encode()).hexdigest()
+
+    def _peek(self, name: str, args: Sequence[Any]) -> Any:
+        """The memoised or cached value, None when there is none."""
+        local, key = self._key(name, args)
         if local in self._memo:
             return self._memo[local]
-        ttl = cache_seconds()
-        value: Any = None
-        key = ""
-        if ttl > 0:
-            raw = json.dumps([self.fingerprint(), self.opts.token(), local])
-            key = "ardesk:dashboard:" + hashlib.sha256(raw.encode()).hexdigest()
-            value = cache.get(key)
-        if value is None:
-            value = compute()
-            if ttl > 0:
-                cache.set(key, value, ttl)
-        self._memo[local] = value
+        value = cache.get(key) if key else None
+        if value is not None:
+            self._memo[local] = value
         return value
 
-    def kpis(self, as_of: dt.date, by: str | None = None) -> list[KpiRow]:
-        o = self.opts
-        return self._read(
-            "kpis",
-            [as_of, by],
-            lambda: ms.kpis(
-                self.user,
-                as_of,
-                by,
-                window_days=o.window_days,
-                basis=o.basis,
-                bounds=list(o.bounds),
-                currency_mode=o.currency_mode,
-                **o.scope_kwargs(),
-            ),
-        )
+    def _store(self, name: str, args: Sequence[Any], value: Any) -> None:
+        local, key = self._key(name, args)
+        self._memo[local] = value
+        if key:
+            cache.set(key, value, cache_seconds())
 
-    def aging(self, as_of: dt.date, by: str | None = None, basis: d.Basis | None = None) -> list[AgingRow]:
+    def _read(self, name: str, args: Sequence[Any], compute: Callable[[], T]) -> T:
+        value = self._peek(name, args)
+        if value is None:
+            value = compute()
+            self._store(name, args, value)
+        return value
+
+    def _kpi_options(self) -> dict[str, Any]:
+        o = self.opts
+        return {
+            "window_days": o.window_days,
+            "basis": o.basis,
+            "bounds": list(o.bounds),
+            "currency_mode": o.currency_mode,
+            **o.scope_kwargs(),
+        }
+
+    def _from_snapshot(self, as_of: dt.date, by: str | None) -> list[KpiRow] | None:
+        """The KPI rows of a fresh snapshot (identical to the live computation), None when no snapshot
+        answers them. The change feed is read once per reader."""
+        if not snapshots_enabled() or (as_of, by) in self._unsnapped:
+            return None
+        return sn.kpis_from_snapshot(self.user, as_of, by, fresh=self._freshness, **self._kpi_options())
+
+    def prefetch_kpis(self, points: Sequence[dt.date], by: str | None = None) -> None:
+        """Read the KPI rows of every point a fresh snapshot holds in one look-up (a trend), so that
+        `kpis()` computes only the others."""
+        todo = [p for p in points if self._peek("kpis", [p, by]) is None]
+        if not todo or not snapshots_enabled():
+            return
+        served = sn.kpis_from_snapshots(self.user, todo, by, fresh=self._freshness, **self._kpi_options())
+        for p in todo:
+            if p in served:
+                self._store("kpis", [p, by], served[p])
+            else:
+                self._unsnapped.add((p, by))
+
+    def _freshness(self, grains: set[str]) -> dict[str, sn.Freshness]:
+        missing = grains - set(self._fresh)
+        if missing:
+            self._fresh.update(sn.freshness(missing))
+        return self._fresh
+
+    def kpis(self, as_of: dt.date, by: str | None = None) -> list[KpiRow]:
+        """`metrics.selectors.kpis()`: from a fresh snapshot when one holds the figures (month ends,
+        recent days), computed from the ledger otherwise."""
+
+        def compute() -> list[KpiRow]:
+            rows = self._from_snapshot(as_of, by)
+            return rows if rows is not None else ms.kpis(self.user, as_of, by, **self._kpi_options())
+
+        return self._read("kpis", [as_of, by], compute)
+
+    def kpis_and_aging(
+        self, as_of: dt.date, by: str | None, aging_by: str, aging_basis: d.Basis, top: int | None = None
+    ) -> tuple[list[KpiRow], list[AgingRow]]:
+        """`kpis(as_of, by)` and `aging(as_of, aging_by, aging_basis, top)`; computed from the ledger, the
+        two share one pass over the items open at `as_of` (`metrics.selectors.kpis_and_aging`)."""
+        aging_key = [as_of, aging_by, aging_basis] + ([] if top is None else [top])
+        aging_name = "aging" if top is None else "aging_top"
+        rows = self._peek("kpis", [as_of, by])
+        if rows is None:
+            rows = self._from_snapshot(as_of, by)
+            if rows is not None:
+                self._store("kpis", [as_of, by], rows)
+        if rows is not None:
+            return rows, self.aging(as_of, aging_by, aging_basis, top)
+        aged = self._peek(aging_name, aging_key)
+        if aged is not None:
+            return self.kpis(as_of, by), aged
+        start = as_of - dt.timedelta(days=self.opts.window_days)
+        beginning = self._peek("kpis", [start, by])  # the window's first day (the overview has it)
+        rows, aged = ms.kpis_and_aging(
+            self.user,
+            as_of,
+            by,
+            aging_by=aging_by,
+            aging_basis=aging_basis,
+            beginning=beginning,
+            aging_top=top,
+            **self._kpi_options(),
+        )
+        self._store("kpis", [as_of, by], rows)
+        self._store(aging_name, aging_key, aged)
+        return rows, aged
+
+    def aging(
+        self, as_of: dt.date, by: str | None = None, basis: d.Basis | None = None, top: int | None = None
+    ) -> list[AgingRow]:
+        """`metrics.selectors.aging()`; with `top`, the slices with the largest past-due amounts only."""
         o = self.opts
         chosen = basis or o.basis
         return self._read(
-            "aging",
-            [as_of, by, chosen],
+            "aging" if top is None else "aging_top",
+            [as_of, by, chosen] + ([] if top is None else [top]),
             lambda: ms.aging(
                 self.user,
                 as_of,
@@ -203,6 +297,7 @@ class Reader:
                 basis=chosen,
                 bounds=list(o.bounds),
                 currency_mode=o.currency_mode,
+                top=top,
                 **o.scope_kwargs(),
             ),
         )
@@ -372,7 +467,7 @@ class Overview:
 def top_past_due(reader: Reader, currency: str, limit: int = TOP_PAST_DUE) -> list[TopRow]:
     """The customers with the largest past-due amount (due-date basis, whatever the report's basis)."""
     rows = []
-    for r in reader.aging(reader.opts.as_of, "customer", basis="due"):
+    for r in reader.aging(reader.opts.as_of, "customer", basis="due", top=limit):
         past_due = r.open_ar - r.buckets[0]
         if r.currency == currency and past_due > 0 and r.key:
             pct = d.pct_past_due(past_due, r.open_ar)
@@ -385,8 +480,11 @@ def overview(user: Any, opts: Options, reader: Reader | None = None) -> Overview
     """The AR overview: KPI tiles per currency with their change since the same day a window earlier,
     the aging (in the tiles' row) and the top past-due customers."""
     reader = reader or Reader(user, opts)
-    now = {r.currency: r for r in reader.kpis(opts.as_of)}
+    # a window earlier: a daily snapshot when a fresh one holds it; its open AR is the beginning AR
     before = {r.currency: r for r in reader.kpis(opts.previous)}
+    # as of the date: from the ledger unless a fresh snapshot holds it, in one pass with the aging
+    current, _top = reader.kpis_and_aging(opts.as_of, None, "customer", "due", top=TOP_PAST_DUE)
+    now = {r.currency: r for r in current}
     panels = [
         Panel(cur, now[cur], before.get(cur), tiles(now[cur], before.get(cur)), top_past_due(reader, cur))
         for cur in _currency_order(now, opts.base_currency)
@@ -421,6 +519,7 @@ def trend(reader: Reader, metrics: Sequence[str], months: int = TREND_MONTHS) ->
     point once per metric), and the last point is the overview's own as-of figure."""
     as_of = reader.opts.as_of
     points = ms.period_ends(months_back(as_of, months), as_of, "month")
+    reader.prefetch_kpis(points)  # the month ends the snapshots hold; the others are computed
     by_point = [{r.currency: r for r in reader.kpis(p)} for p in points]
     currencies = _currency_order((c for rows in by_point for c in rows), reader.opts.base_currency)
     series = []

@@ -353,6 +353,13 @@ class Application(models.Model):
 
     class Meta:
         ordering = ["applied_date", "id"]
+        indexes = [
+            # covering index of the as-of statements (applications dated after / within a window)
+            models.Index(
+                fields=["applied_date", "invoice", "amount_minor", "payment", "credit_memo"],
+                name="application_asof_cover",
+            ),
+        ]
         constraints = [
             models.CheckConstraint(
                 condition=(Q(payment__isnull=False) & Q(credit_memo__isnull=True))

@@ -72,12 +72,20 @@ def check_dimension(by: str | None) -> str | None:
     return by
 
 
+class _NoKey:
+    """No second slice key (`customer_dimension(also=...)` not given)."""
+
+
+NO_KEY = _NoKey()
+
+
 @dataclass(frozen=True)
 class Sliced:
     """The compiled (customer id, slice key) query every statement joins to."""
 
     sql: str
     params: tuple[Any, ...]
+    also: bool = False  # a second slice key, column k2
 
 
 def customer_dimension(
@@ -86,9 +94,12 @@ def customer_dimension(
     *,
     entity: str | None = None,
     filters: Mapping[str, Any] | None = None,
+    also: str | _NoKey | None = NO_KEY,
 ) -> Sliced:
     """Customers in `scope` (None = all), optionally of one legal entity (code) and filtered by any
-    dimension (`{"territory": "East", "collector": [3, 4]}`), keyed by dimension `by`."""
+    dimension (`{"territory": "East", "collector": [3, 4]}`), keyed by dimension `by` (column k) and,
+    with `also`, by a second dimension as well (column k2; None = one total), so one pass over the
+    ledger can be grouped both ways."""
     check_dimension(by)
     qs: QuerySet[Customer] = Customer.objects.all()
     if scope is not None:
@@ -107,13 +118,25 @@ def customer_dimension(
             qs = qs.filter(**{f"{alias}__isnull": True})
         else:
             qs = qs.filter(**{alias: value})
-    expr = DIMENSIONS[by] if by is not None else None
-    key = Value("", output_field=CharField()) if expr is None else Cast(expr, output_field=CharField())
+    two = not isinstance(also, _NoKey)
+    cols = ["id", "k"]
+    qs = qs.annotate(k=_key_expr(by))
+    if two:
+        check_dimension(also)  # type: ignore[arg-type]
+        qs = qs.annotate(k2=_key_expr(also))  # type: ignore[arg-type]
+        cols.append("k2")
     try:
-        sql, params = qs.annotate(k=key).values("id", "k").order_by().query.sql_with_params()
+        sql, params = qs.values(*cols).order_by().query.sql_with_params()
     except EmptyResultSet:  # a scope or filter that matches nothing (e.g. a user with no role)
-        return Sliced(sql=f"SELECT id, '' AS k FROM {_t(Customer)} WHERE 1 = 0", params=())  # noqa: S608
-    return Sliced(sql=sql, params=tuple(params))
+        k2 = ", '' AS k2" if two else ""
+        empty = f"SELECT id, '' AS k{k2} FROM {_t(Customer)} WHERE 1 = 0"  # noqa: S608
+        return Sliced(sql=empty, params=(), also=two)
+    return Sliced(sql=sql, params=tuple(params), also=two)
+
+
+def _key_expr(by: str | None) -> Any:
+    expr = DIMENSIONS[by] if by is not None else None
+    return Value("", output_field=CharField()) if expr is None else Cast(expr, output_field=CharField())
 
 
 # --- vendor-specific fragments -----------------------------------------------------------------------
@@ -130,7 +153,7 @@ def _month(col: str) -> str:
     """The month of a date column as 'YYYY-MM'."""
     if connection.vendor == "postgresql":
         return f"to_char({col}, 'YYYY-MM')"
-    return f"strftime('%%Y-%%m', {col})"
+    return f"substr({col}, 1, 7)"  # SQLite keeps a date as 'YYYY-MM-DD' text: no date parsing
 
 
 def _ni(expr: str) -> str:
@@ -190,6 +213,7 @@ class OpenAgg:
 def _open_cte(sliced: Sliced, as_of: dt.date, extra_cols: str) -> tuple[str, list[Any]]:
     """`o`: one row per invoice open at the end of `as_of` (amount `amt` > 0), with its slice key."""
     inv, app, wo = _t(Invoice), _t(Application), _t(WriteOff)
+    k2 = ", c.k2 AS k2" if sliced.also else ""
     sql = f"""
 WITH c AS ({sliced.sql}),
 aa AS (SELECT invoice_id, SUM(amount_minor) AS s FROM {app} WHERE applied_date > %s
@@ -197,7 +221,7 @@ aa AS (SELECT invoice_id, SUM(amount_minor) AS s FROM {app} WHERE applied_date >
 ww AS (SELECT invoice_id, SUM(amount_minor) AS s FROM {wo} WHERE written_off_on > %s
        GROUP BY {_ni("invoice_id")}),
 o0 AS (
-  SELECT c.k AS k, i.currency AS currency, i.invoice_date AS invoice_date, i.due_date AS due_date,
+  SELECT c.k AS k{k2}, i.currency AS currency, i.invoice_date AS invoice_date, i.due_date AS due_date,
          i.open_minor + COALESCE(aa.s, 0) + COALESCE(ww.s, 0)
            + CASE WHEN i.cancelled_on IS NOT NULL THEN i.amount_minor ELSE 0 END AS amt{extra_cols}
   FROM {inv} i
@@ -213,6 +237,106 @@ o AS (SELECT * FROM o0 WHERE amt <> 0)
     return sql, [*sliced.params, as_of, as_of, as_of, as_of]
 
 
+@dataclass(frozen=True)
+class OpenSet:
+    """One aggregate of the items open at a date: grouped by the slice key `key` ("k", or "k2" for the
+    second key of a `customer_dimension(..., also=...)`) and currency; with `buckets` aged on `basis`;
+    with `months` also grouped by invoice month for the age-weighted sums of true DSO (the month key
+    costs a date format per row and a larger group: only true DSO needs it)."""
+
+    key: str = "k"
+    basis: Basis = "due"
+    buckets: bool = True
+    months: bool = True
+
+
+def _cuts(as_of: dt.date, bounds: Sequence[int], basis: Basis) -> tuple[str, list[dt.date]]:
+    """The column a basis ages on and the bucket cut-off dates, newest first."""
+    uppers = aging_uppers(bounds)
+    if basis == "due":
+        return "due_date", [as_of, *(_minus_days(as_of, u) for u in uppers)]
+    return "invoice_date", [_minus_days(as_of, u) for u in uppers]
+
+
+def _set_select(
+    s: OpenSet, tag: int, width: int, as_of: dt.date, bounds: Sequence[int], over_days: int
+) -> tuple[str, list[Any]]:
+    """The SELECT of one `OpenSet` over `o`: tag, key, currency, month, open AR, current, over
+    `over_days`, count, age x open, then `width` bucket sums (zeros past the set's own buckets)."""
+    month = "m" if s.months else "''"
+    age = "SUM((%s - dn) * amt)" if s.months else "0"
+    params: list[Any] = [as_of, _minus_days(as_of, over_days)]
+    if s.months:
+        params.append(_day_number(as_of))
+    source = "o"
+    n = 0
+    bucket_params: list[Any] = []
+    if s.buckets:
+        ref, cuts = _cuts(as_of, bounds, s.basis)
+        n = len(cuts) + 1
+        whens = " ".join(f"WHEN {ref} >= %s THEN {i}" for i in range(len(cuts)))
+        case = f"CASE {whens} ELSE {len(cuts)} END" if cuts else "0"
+        source = f"(SELECT o.*, {case} AS b FROM o) t{tag}"  # noqa: S608
+        bucket_params = list(cuts)
+    sums = "".join(f", SUM(CASE WHEN b = {i} THEN amt ELSE 0 END)" for i in range(n))
+    pad = ", 0" * (width - n)
+    group = f"{s.key}, currency" + (", m" if s.months else "")
+    sql = f"""SELECT {tag}, {s.key}, currency, {month}, SUM(amt),
+       SUM(CASE WHEN due_date >= %s THEN amt ELSE 0 END),
+       SUM(CASE WHEN due_date < %s THEN amt ELSE 0 END), COUNT(*), {age}{sums}{pad}
+FROM {source}
+GROUP BY {group}"""  # noqa: S608
+    return sql, params + bucket_params
+
+
+def open_item_sets(
+    sliced: Sliced,
+    as_of: dt.date,
+    sets: Sequence[OpenSet],
+    *,
+    bounds: Sequence[int],
+    over_days: int = 90,
+) -> list[dict[SliceKey, OpenAgg]]:
+    """Open AR at the end of `as_of`, one aggregate per `OpenSet`, on SQLite from one pass over the
+    ledger: the open items are selected once (a CTE read by every set, materialized) and grouped once
+    per set; on PostgreSQL one statement per set (see below). Per (slice, currency): total, current (due on
+    or after `as_of`), over `over_days` past due, count, and as the set asks the aging buckets and the
+    age-weighted sums by invoice month."""
+    if not sets:
+        return []
+    if len(sets) > 1 and connection.vendor == "postgresql":
+        # PostgreSQL materializes a CTE read twice into a tuple store: at tier M that costs more than
+        # selecting the open items once per set (measured 3.7 s against 2.1 s + 0.7 s), so one statement
+        # per set there; SQLite gains from the single pass.
+        return [open_item_sets(sliced, as_of, [s], bounds=bounds, over_days=over_days)[0] for s in sets]
+    months = any(s.months for s in sets)
+    extra = f", {_month('i.invoice_date')} AS m, {_days('i.invoice_date')} AS dn" if months else ""
+    head, params = _open_cte(sliced, as_of, extra)
+    widths = [len(_cuts(as_of, bounds, s.basis)[1]) + 1 if s.buckets else 0 for s in sets]
+    width = max(widths)
+    parts = []
+    for tag, s in enumerate(sets):
+        part, part_params = _set_select(s, tag, width, as_of, bounds, over_days)
+        parts.append(part)
+        params += part_params
+    sql = head + "\nUNION ALL\n".join(parts)
+    out: list[dict[SliceKey, OpenAgg]] = [{} for _ in sets]
+    for row in _run(sql, params):
+        tag = int(row[0])
+        n = widths[tag]
+        k, currency, month = _key(row[1]), row[2], row[3]
+        agg = out[tag].setdefault((k, currency), OpenAgg(buckets=[0] * n))
+        agg.open_ar += _int(row[4])
+        agg.current += _int(row[5])
+        agg.over_90 += _int(row[6])
+        agg.open_invoices += _int(row[7])
+        if sets[tag].months:
+            agg.age_x_open[month] = agg.age_x_open.get(month, 0) + _int(row[8])
+        for i in range(n):
+            agg.buckets[i] += _int(row[9 + i])
+    return out
+
+
 def open_items(
     sliced: Sliced,
     as_of: dt.date,
@@ -221,56 +345,13 @@ def open_items(
     basis: Basis = "due",
     over_days: int = 90,
     detail: bool = True,
+    months: bool = True,
 ) -> dict[SliceKey, OpenAgg]:
     """Open AR at the end of `as_of` per (slice, currency): total, current (due on or after `as_of`),
-    over `over_days` past due, and with `detail` the aging buckets and the age-weighted sums by invoice
-    month (for true DSO)."""
-    uppers = aging_uppers(bounds)
-    if basis == "due":
-        ref = "due_date"
-        cuts = [as_of, *(_minus_days(as_of, u) for u in uppers)]
-    else:
-        ref = "invoice_date"
-        cuts = [_minus_days(as_of, u) for u in uppers]
-    n_buckets = len(cuts) + 1
-    if detail:
-        whens = " ".join(f"WHEN {ref} >= %s THEN {i}" for i in range(len(cuts)))
-        bucket_case = f"CASE {whens} ELSE {len(cuts)} END" if cuts else "0"
-        extra = f", {_month('i.invoice_date')} AS m, {_days('i.invoice_date')} AS dn"
-        head, params = _open_cte(sliced, as_of, extra)
-        bucket_sums = "".join(f", SUM(CASE WHEN b = {i} THEN amt ELSE 0 END)" for i in range(n_buckets))
-        tail = f"""
-SELECT k, currency, m, SUM(amt), SUM(CASE WHEN due_date >= %s THEN amt ELSE 0 END),
-       SUM(CASE WHEN due_date < %s THEN amt ELSE 0 END), COUNT(*), SUM((%s - dn) * amt){bucket_sums}
-FROM (SELECT o.*, {bucket_case} AS b FROM o) t
-GROUP BY k, currency, m
-"""  # noqa: S608
-        sql = head + tail
-        params += [as_of, _minus_days(as_of, over_days), _day_number(as_of), *cuts]
-    else:
-        head, params = _open_cte(sliced, as_of, "")
-        sql = (
-            head
-            + """
-SELECT k, currency, '', SUM(amt), SUM(CASE WHEN due_date >= %s THEN amt ELSE 0 END),
-       SUM(CASE WHEN due_date < %s THEN amt ELSE 0 END), COUNT(*), 0
-FROM o GROUP BY k, currency
-"""
-        )
-        params += [as_of, _minus_days(as_of, over_days)]
-    out: dict[SliceKey, OpenAgg] = {}
-    for row in _run(sql, params):
-        k, currency, month = _key(row[0]), row[1], row[2]
-        agg = out.setdefault((k, currency), OpenAgg(buckets=[0] * n_buckets if detail else []))
-        agg.open_ar += _int(row[3])
-        agg.current += _int(row[4])
-        agg.over_90 += _int(row[5])
-        agg.open_invoices += _int(row[6])
-        if detail:
-            agg.age_x_open[month] = agg.age_x_open.get(month, 0) + _int(row[7])
-            for i in range(n_buckets):
-                agg.buckets[i] += _int(row[8 + i])
-    return out
+    over `over_days` past due, and with `detail` the aging buckets and (unless `months=False`) the
+    age-weighted sums by invoice month (for true DSO)."""
+    chosen = OpenSet(basis=basis, buckets=detail, months=detail and months)
+    return open_item_sets(sliced, as_of, [chosen], bounds=bounds, over_days=over_days)[0]
 
 
 @dataclass
@@ -413,37 +494,51 @@ GROUP BY k, currency
     }
 
 
-def unapplied(sliced: Sliced, as_of: dt.date) -> tuple[dict[SliceKey, int], dict[SliceKey, int]]:
+Unapplied = tuple[dict[SliceKey, int], dict[SliceKey, int]]  # (unapplied cash, open credits)
+
+
+def unapplied(sliced: Sliced, as_of: dt.date) -> Unapplied:
     """Unapplied cash and open (unapplied) credit memos at the end of `as_of` per (slice, currency),
     attributed to the customer that paid or was credited. A payment reversed on or before `as_of` holds
     nothing."""
+    return unapplied_sets(sliced, as_of)[0]
+
+
+def unapplied_sets(sliced: Sliced, as_of: dt.date) -> list[Unapplied]:
+    """`unapplied()` keyed by the slice key k and, when `sliced` has one, by its second key k2 as well
+    (one pass: grouped by both keys, summed up in Python)."""
     app = _t(Application)
+    keys = "c.k, c.k2" if sliced.also else "c.k"
     pay_sql = f"""
 WITH c AS ({sliced.sql}),
 pa AS (SELECT payment_id, SUM(amount_minor) AS s FROM {app}
        WHERE applied_date > %s AND payment_id IS NOT NULL GROUP BY {_ni("payment_id")})
-SELECT c.k, p.currency,
+SELECT {keys}, p.currency,
        SUM(CASE WHEN p.reversed_on IS NULL THEN p.unapplied_minor ELSE p.amount_minor END + COALESCE(pa.s, 0))
 FROM {_t(Payment)} p JOIN c ON c.id = p.customer_id LEFT JOIN pa ON pa.payment_id = p.id
 WHERE {_ni("p.payment_date")} <= %s AND (p.reversed_on IS NULL OR p.reversed_on > %s)
   AND (p.unapplied_minor > 0 OR pa.s IS NOT NULL OR p.reversed_on IS NOT NULL)
-GROUP BY c.k, p.currency
+GROUP BY {keys}, p.currency
 """  # noqa: S608
     credit_sql = f"""
 WITH c AS ({sliced.sql}),
 ca AS (SELECT credit_memo_id, SUM(amount_minor) AS s FROM {app}
        WHERE applied_date > %s AND credit_memo_id IS NOT NULL GROUP BY {_ni("credit_memo_id")})
-SELECT c.k, m.currency, SUM(m.unapplied_minor + COALESCE(ca.s, 0))
+SELECT {keys}, m.currency, SUM(m.unapplied_minor + COALESCE(ca.s, 0))
 FROM {_t(CreditMemo)} m JOIN c ON c.id = m.customer_id LEFT JOIN ca ON ca.credit_memo_id = m.id
 WHERE {_ni("m.memo_date")} <= %s AND (m.unapplied_minor > 0 OR ca.s IS NOT NULL)
-GROUP BY c.k, m.currency
+GROUP BY {keys}, m.currency
 """  # noqa: S608
-    cash = {
-        (_key(k), cur): _int(s)
-        for k, cur, s in _run(pay_sql, [*sliced.params, as_of, as_of, as_of])
-        if _int(s)
-    }
-    credits = {
-        (_key(k), cur): _int(s) for k, cur, s in _run(credit_sql, [*sliced.params, as_of, as_of]) if _int(s)
-    }
-    return cash, credits
+    n_keys = 2 if sliced.also else 1
+    pay_rows = _run(pay_sql, [*sliced.params, as_of, as_of, as_of])
+    credit_rows = _run(credit_sql, [*sliced.params, as_of, as_of])
+    out: list[Unapplied] = []
+    for i in range(n_keys):
+        cash: dict[SliceKey, int] = {}
+        credits: dict[SliceKey, int] = {}
+        for rows, into in ((pay_rows, cash), (credit_rows, credits)):
+            for row in rows:
+                key = (_key(row[i]), row[n_keys])
+                into[key] = into.get(key, 0) + _int(row[n_keys + 1])
+        out.append(({k: v for k, v in cash.items() if v}, {k: v for k, v in credits.items() if v}))
+    return out

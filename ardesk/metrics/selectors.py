@@ -16,7 +16,7 @@ Scope: a collector gets only their portfolio's figures, a manager their team's (
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, fields, replace
 from decimal import Decimal
 from typing import Any, Literal
@@ -288,13 +288,17 @@ def slice_labels(by: str | None, keys: set[str | None]) -> dict[str | None, str]
         )
         none = "(no team)"
     elif by in ("customer", "parent"):
-        # in chunks: a whole book's ids in one IN list exceeds SQLite's variable limit (tier L)
-        for i in range(0, len(ids), LABEL_CHUNK):
-            part = ids[i : i + LABEL_CHUNK]
-            for pk, acct, name in Customer.objects.filter(pk__in=part).values_list(
-                "pk", "account_number", "name"
-            ):
-                labels[str(pk)] = f"{acct} {name}"
+        # Many ids: one scan of the customers is several times faster than IN lists (which, whole,
+        # exceed SQLite's variable limit at tier L); a few: one IN list.
+        rows = Customer.objects.order_by().values_list("pk", "account_number", "name")
+        found: Iterator[tuple[int, str, str]]
+        if len(ids) > LABEL_CHUNK:
+            wanted = set(ids)
+            found = (r for r in rows.iterator(chunk_size=LABEL_CHUNK) if r[0] in wanted)
+        else:
+            found = iter(rows.filter(pk__in=ids))
+        for pk, acct, name in found:
+            labels[str(pk)] = f"{acct} {name}"
         none = "(none)"
     elif by == "entity":
         labels.update(
@@ -352,12 +356,75 @@ def kpis(
     if not 1 <= countback_months <= 120:
         raise InvalidInput("countback months must be 1 to 120", field="countback_months")
     sliced = q.customer_dimension(_scope(user), by, entity=entity, filters=filters)
-    start = as_of - dt.timedelta(days=window_days)
     labels = tuple(d.bucket_labels(bounds, basis))
-    n_buckets = len(labels)
+    got = kpi_facts(
+        sliced,
+        as_of,
+        window_days=window_days,
+        basis=basis,
+        bounds=bounds,
+        countback_months=countback_months,
+        baseline=baseline,
+    )
+    return _kpi_rows(
+        got,
+        by=by,
+        as_of=as_of,
+        window_days=window_days,
+        basis=basis,
+        labels=labels,
+        currency_mode=currency_mode,
+        baseline=baseline,
+    )
 
-    opened = q.open_items(sliced, as_of, bounds=bounds, basis=basis)
-    began = q.open_items(sliced, start, bounds=bounds, detail=False)
+
+@dataclass
+class OpenFacts:
+    """What a KPI row and an aging row share: the items open at the as-of date (with buckets and, for
+    true DSO, the age-weighted sums by invoice month) and the unapplied cash and open credits."""
+
+    opened: dict[q.SliceKey, q.OpenAgg]
+    cash: dict[q.SliceKey, int]
+    credits: dict[q.SliceKey, int]
+
+
+@dataclass
+class KpiFacts:
+    """The integer facts of every (slice, currency) at one as-of date, and the countback months."""
+
+    facts: dict[q.SliceKey, Facts]
+    months: list[tuple[str, int]]
+
+
+def kpi_facts(
+    sliced: q.Sliced,
+    as_of: dt.date,
+    *,
+    window_days: int,
+    basis: d.Basis,
+    bounds: Sequence[int],
+    countback_months: int = 12,
+    baseline: dt.date | None = None,
+    shared: OpenFacts | None = None,
+    beginning: Mapping[q.SliceKey, int] | None = None,
+) -> KpiFacts:
+    """The facts behind `kpis()` per (slice of `sliced`, currency): one statement per kind of fact. With
+    `shared`, the open items and unapplied amounts at `as_of` (keyed the same way) are taken from it
+    instead of being computed again; with `beginning`, the open AR at the end of the window's first day
+    (the slices with any, keyed the same way: for instance the `open_ar` of a KPI row of that date).
+    Used by `kpis()`, `kpis_and_aging()` and the snapshots."""
+    start = as_of - dt.timedelta(days=window_days)
+    n_buckets = len(d.bucket_labels(bounds, basis))
+    if shared is None:
+        opened = q.open_items(sliced, as_of, bounds=bounds, basis=basis)
+        shared = OpenFacts(opened, *q.unapplied(sliced, as_of))
+    opened, cash, credits = shared.opened, shared.cash, shared.credits
+    if beginning is None:
+        began = {
+            key: agg.open_ar for key, agg in q.open_items(sliced, start, bounds=bounds, detail=False).items()
+        }
+    else:
+        began = {key: v for key, v in beginning.items() if v}
     months = d.countback_months(as_of, countback_months)
     oldest = min([_month_start(months[-1][0]), start.replace(day=1)])
     for agg in opened.values():
@@ -366,7 +433,6 @@ def kpis(
     sold = q.sales(sliced, as_of, window_start=start, since=oldest)
     written = q.write_offs(sliced, start, as_of)
     paid = q.paid_invoices(sliced, start, as_of)
-    cash, credits = q.unapplied(sliced, as_of)
     base_open = q.open_items(sliced, baseline, bounds=bounds, detail=False) if baseline else {}
 
     keys = set(opened) | set(began) | set(sold) | set(written) | set(paid) | set(cash) | set(credits)
@@ -384,7 +450,7 @@ def kpis(
             over_90=o.over_90,
             open_invoices=o.open_invoices,
             age_x_open=dict(o.age_x_open),
-            beginning_ar=began[key].open_ar if key in began else 0,
+            beginning_ar=began.get(key, 0),
             sales_window=s.window,
             sales_by_month=dict(s.by_month),
             write_offs=written.get(key, 0),
@@ -397,6 +463,23 @@ def kpis(
             open_credits=credits.get(key, 0),
             baseline_past_due=(b.open_ar - b.current if b else 0) if baseline else None,
         )
+    return KpiFacts(facts=facts, months=months)
+
+
+def _kpi_rows(
+    got: KpiFacts,
+    *,
+    by: str | None,
+    as_of: dt.date,
+    window_days: int,
+    basis: d.Basis,
+    labels: tuple[str, ...],
+    currency_mode: CurrencyMode,
+    baseline: dt.date | None,
+) -> list[KpiRow]:
+    n_buckets = len(labels)
+    months = got.months
+    facts = got.facts
     facts = _combine(facts, currency_mode, as_of)
     if not facts and by is None:
         facts[(None, organization().base_currency)] = Facts(
@@ -494,29 +577,59 @@ def aging(
     entity: str | None = None,
     filters: Mapping[str, Any] | None = None,
     currency_mode: CurrencyMode = "currency",
+    top: int | None = None,
 ) -> list[AgingRow]:
     """The aging at the end of `as_of` per slice of `by` and currency, within `user`'s scope. Buckets
     (the organization's unless `bounds` is given; due-date basis unless `basis="invoice"`) add up to the
-    open AR of each row."""
+    open AR of each row. With `top`, only the `top` slices of each currency with the largest past-due
+    amount, largest first (as `kpis_and_aging(aging_top=...)`)."""
+    if top is not None and top < 0:
+        raise InvalidInput("top must be 0 or more", field="top")
     bounds = _check(basis=basis, currency_mode=currency_mode, bounds=bounds)
     sliced = q.customer_dimension(_scope(user), by, entity=entity, filters=filters)
+    # the buckets only: the aging has no use for the invoice months of true DSO
+    opened = q.open_items(sliced, as_of, bounds=bounds, basis=basis, months=False)
+    shared = OpenFacts(opened, *q.unapplied(sliced, as_of))
+    return _aging_rows(
+        shared, by=by, as_of=as_of, basis=basis, bounds=bounds, currency_mode=currency_mode, top=top
+    )
+
+
+def _aging_rows(
+    shared: OpenFacts,
+    *,
+    by: str | None,
+    as_of: dt.date,
+    basis: d.Basis,
+    bounds: Sequence[int],
+    currency_mode: CurrencyMode,
+    top: int | None = None,
+) -> list[AgingRow]:
     labels = tuple(d.bucket_labels(bounds, basis))
-    opened = q.open_items(sliced, as_of, bounds=bounds, basis=basis)
-    cash, credits = q.unapplied(sliced, as_of)
-    facts: dict[q.SliceKey, Facts] = {}
-    for key in set(opened) | set(cash) | set(credits):
-        o = opened.get(key) or q.OpenAgg(buckets=[0] * len(labels))
-        facts[key] = Facts(
-            buckets=list(o.buckets),
-            open_ar=o.open_ar,
-            open_invoices=o.open_invoices,
-            unapplied_cash=cash.get(key, 0),
-            open_credits=credits.get(key, 0),
+    opened, cash, credits = shared.opened, shared.cash, shared.credits
+    zero = [0] * len(labels)
+    # (buckets, open invoices, open AR, unapplied cash, open credits) per (slice, currency)
+    lines: dict[q.SliceKey, tuple[list[int], int, int, int, int]] = {}
+    for key in opened.keys() | cash.keys() | credits.keys():
+        o = opened.get(key)
+        buckets, count, open_ar = (o.buckets, o.open_invoices, o.open_ar) if o else (zero, 0, 0)
+        lines[key] = (buckets, count, open_ar, cash.get(key, 0), credits.get(key, 0))
+    if currency_mode != "currency":  # translated per (slice, currency), then added up per slice
+        facts = {
+            key: Facts(buckets=list(b), open_ar=a, open_invoices=n, unapplied_cash=c, open_credits=m)
+            for key, (b, n, a, c, m) in lines.items()
+        }
+        lines = {
+            key: (f.buckets, f.open_invoices, f.open_ar, f.unapplied_cash, f.open_credits)
+            for key, f in _combine(facts, currency_mode, as_of).items()
+        }
+    if top is not None:
+        return _top_rows(
+            lines, top, by=by, as_of=as_of, basis=basis, labels=labels, currency_mode=currency_mode
         )
-    facts = _combine(facts, currency_mode, as_of)
-    if not facts and by is None:
-        facts[(None, organization().base_currency)] = Facts(buckets=[0] * len(labels))
-    names = slice_labels(by, {k for k, _ in facts})
+    if not lines and by is None:
+        lines[(None, organization().base_currency)] = (zero, 0, 0, 0, 0)
+    names = slice_labels(by, {k for k, _ in lines})
     rows = [
         AgingRow(
             key=_row_key(by, k, cur),
@@ -526,17 +639,163 @@ def aging(
             as_of=as_of,
             basis=basis,
             bucket_labels=labels,
-            buckets=tuple(f.buckets),
-            open_invoices=f.open_invoices,
-            open_ar=f.open_ar,
-            unapplied_cash=f.unapplied_cash,
-            open_credits=f.open_credits,
-            net_ar=f.open_ar - f.unapplied_cash - f.open_credits,
+            buckets=tuple(buckets),
+            open_invoices=count,
+            open_ar=open_ar,
+            unapplied_cash=cash_minor,
+            open_credits=credit_minor,
+            net_ar=open_ar - cash_minor - credit_minor,
         )
-        for (k, cur), f in facts.items()
+        for (k, cur), (buckets, count, open_ar, cash_minor, credit_minor) in lines.items()
     ]
     rows.sort(key=lambda r: (r.label.casefold(), r.key or "", r.currency))
     return rows
+
+
+def _top_rows(
+    lines: Mapping[q.SliceKey, tuple[list[int], int, int, int, int]],
+    top: int,
+    *,
+    by: str | None,
+    as_of: dt.date,
+    basis: d.Basis,
+    labels: tuple[str, ...],
+    currency_mode: CurrencyMode,
+) -> list[AgingRow]:
+    """The `top` slices of each currency with the largest past-due amount (open AR less the first
+    bucket), largest first, then by label and key; only they are labelled."""
+    by_currency: dict[str, list[tuple[int, q.SliceKey]]] = {}
+    for key, (buckets, _n, open_ar, _c, _m) in lines.items():
+        past_due = open_ar - (buckets[0] if buckets else 0)
+        if past_due > 0:
+            by_currency.setdefault(key[1], []).append((past_due, key))
+    chosen: list[q.SliceKey] = []
+    for found in by_currency.values():
+        found.sort(key=lambda pk: -pk[0])
+        if len(found) > top:  # every slice tied with the last one shown may sort before it by label
+            last = found[top - 1][0] if top > 0 else found[0][0] + 1
+            found = [pk for pk in found if pk[0] >= last]
+        chosen.extend(key for _pd, key in found)
+    names = slice_labels(by, {k for k, _ in chosen})
+    rows = []
+    for k, cur in chosen:
+        buckets, count, open_ar, cash_minor, credit_minor = lines[(k, cur)]
+        rows.append(
+            AgingRow(
+                key=_row_key(by, k, cur),
+                label=cur if by == "currency" else names[k],
+                currency=cur,
+                currency_mode=currency_mode,
+                as_of=as_of,
+                basis=basis,
+                bucket_labels=labels,
+                buckets=tuple(buckets),
+                open_invoices=count,
+                open_ar=open_ar,
+                unapplied_cash=cash_minor,
+                open_credits=credit_minor,
+                net_ar=open_ar - cash_minor - credit_minor,
+            )
+        )
+    rows.sort(key=lambda r: (r.currency, -(r.open_ar - r.buckets[0]), r.label.casefold(), r.key or ""))
+    out: list[AgingRow] = []
+    for cur in sorted({r.currency for r in rows}):
+        out.extend([r for r in rows if r.currency == cur][:top])
+    return out
+
+
+def _beginning(
+    rows: Sequence[KpiRow] | None, by: str | None, start: dt.date, currency_mode: CurrencyMode
+) -> dict[q.SliceKey, int] | None:
+    """The beginning AR per (slice, currency) from the KPI rows of the window's first day (None: compute
+    it). The rows' keys are those of `kpis()`; the slice keys of the SQL differ for the total ("") and
+    the currency dimension (""), which is all this accepts besides the slices that are their own key."""
+    if rows is None or currency_mode != "currency":
+        return None
+    if any(r.as_of != start or r.currency_mode != "currency" for r in rows):
+        raise InvalidInput("the beginning rows are not those of the window's first day")
+    if by is None or by == "currency":
+        return {("", r.currency): r.open_ar for r in rows}
+    return None  # other dimensions: NULL keys and labels do not map back safely; compute
+
+
+def kpis_and_aging(
+    user: Any,
+    as_of: dt.date,
+    by: str | None = None,
+    *,
+    aging_by: str | None = "customer",
+    aging_basis: d.Basis | None = None,
+    window_days: int = d.DEFAULT_WINDOW_DAYS,
+    basis: d.Basis = "due",
+    bounds: Sequence[int] | None = None,
+    entity: str | None = None,
+    filters: Mapping[str, Any] | None = None,
+    currency_mode: CurrencyMode = "currency",
+    baseline: dt.date | None = None,
+    countback_months: int = 12,
+    beginning: Sequence[KpiRow] | None = None,
+    aging_top: int | None = None,
+) -> tuple[list[KpiRow], list[AgingRow]]:
+    """`kpis(user, as_of, by, ...)` and `aging(user, as_of, aging_by, basis=aging_basis, ...)` (same
+    scope, filters, bounds and currency mode; `aging_basis` defaults to `basis`), with the items open
+    at `as_of` and the unapplied amounts computed once for both: one pass over the ledger, grouped by
+    both slicings. Returns exactly what the two calls return.
+
+    `beginning` may pass `kpis(user, start, by, ...)` with the same options, `start` the first day of
+    the window (`as_of - window_days`; read from a snapshot, say): its open AR is the beginning AR, so it
+    is not computed again. Only in currency mode (a translated figure is not the beginning AR).
+
+    With `aging_top`, the aging holds only the `aging_top` slices of each currency with the largest
+    past-due amount (open AR less the first bucket), largest first, then by label (the overview's top
+    past-due customers, without labelling every customer of the book)."""
+    if aging_top is not None and aging_top < 0:
+        raise InvalidInput("aging_top must be 0 or more", field="aging_top")
+    chosen_basis: d.Basis = aging_basis or basis
+    bounds = _check(basis=basis, currency_mode=currency_mode, window_days=window_days, bounds=bounds)
+    _check(basis=chosen_basis, currency_mode=currency_mode, bounds=bounds)
+    if not 1 <= countback_months <= 120:
+        raise InvalidInput("countback months must be 1 to 120", field="countback_months")
+    scope = _scope(user)
+    both = q.customer_dimension(scope, aging_by, entity=entity, filters=filters, also=by)
+    sets = [
+        q.OpenSet(key="k", basis=chosen_basis, months=False),  # the aging: buckets only
+        q.OpenSet(key="k2", basis=basis, months=True),  # the KPIs: buckets and months for true DSO
+    ]
+    for_aging, for_kpis = q.open_item_sets(both, as_of, sets, bounds=bounds)
+    (cash_a, credits_a), (cash_k, credits_k) = q.unapplied_sets(both, as_of)
+    sliced = q.customer_dimension(scope, by, entity=entity, filters=filters)
+    got = kpi_facts(
+        sliced,
+        as_of,
+        window_days=window_days,
+        basis=basis,
+        bounds=bounds,
+        countback_months=countback_months,
+        baseline=baseline,
+        shared=OpenFacts(for_kpis, cash_k, credits_k),
+        beginning=_beginning(beginning, by, as_of - dt.timedelta(days=window_days), currency_mode),
+    )
+    kpi_rows = _kpi_rows(
+        got,
+        by=by,
+        as_of=as_of,
+        window_days=window_days,
+        basis=basis,
+        labels=tuple(d.bucket_labels(bounds, basis)),
+        currency_mode=currency_mode,
+        baseline=baseline,
+    )
+    aging_rows = _aging_rows(
+        OpenFacts(for_aging, cash_a, credits_a),
+        by=aging_by,
+        as_of=as_of,
+        basis=chosen_basis,
+        bounds=bounds,
+        currency_mode=currency_mode,
+        top=aging_top,
+    )
+    return kpi_rows, aging_rows
 
 
 def open_items(
@@ -590,7 +849,8 @@ def trend(
     **options: Any,
 ) -> list[TrendPoint]:
     """One KPI at the end of each period between `start` and `end`, per slice and currency (options as
-    for `kpis`). Computed from the ledger for every point; snapshots will serve long trends."""
+    for `kpis`). Computed from the ledger for every point; `snapshots.trend_from_snapshots` serves the
+    points fresh snapshots hold."""
     if metric not in TREND_METRICS:
         raise InvalidInput(f"unknown metric {metric!r}", field="metric")
     points = period_ends(start, end, step)

@@ -34,6 +34,12 @@ range between the last *settled* id (the frontier of a refresh older than `ARDES
 default one hour) and the frontier is read again each time and, when its row count changed, its earliest
 date is taken as touched.
 
+**Reading: fresh snapshots only.** `kpis_from_snapshot`, `trend_from_snapshots` and `kpis_served` serve
+a stored period only while it still equals the live computation: `freshness()` reads the same change feed
+a refresh would (read only: the watermark is not moved), and a period ending on or after the earliest date
+the ledger changed since the grain's last refresh, every period when everything must be recomputed, or a
+dimension whose customers moved between slices, is computed from the ledger instead.
+
 **Concurrency and idempotence.** A refresh holds a lease on its grain's watermark row (a conditional
 UPDATE, on both databases); a second refresh finds it busy. Rows are written with an upsert on the unique
 key (grain, period end, dimension, key, currency), one transaction per period, so even two refreshes
@@ -78,7 +84,9 @@ DIMENSION_FIELDS: dict[str, str] = {
 _ID_DIMENSIONS = frozenset({"collector", "customer", "entity"})
 DEFAULT_GRAINS: dict[str, dict[str, Any]] = {
     "month": {"dimensions": [TOTAL, "collector", "territory", "customer"]},
-    "day": {"dimensions": [TOTAL, "collector", "territory"], "days": 62},
+    # the window (90 days) and ten more: the overview's comparison date, the same day one window
+    # earlier, is a daily snapshot
+    "day": {"dimensions": [TOTAL, "collector", "territory"], "days": 100},
 }
 LEASE_SECONDS = 600
 DEFAULT_SETTLE_SECONDS = 3600
@@ -103,7 +111,7 @@ class GrainConfig:
 
 def grain_configs() -> dict[str, GrainConfig]:
     """The configured grains: `settings.ARDESK_SNAPSHOTS` (same shape as `DEFAULT_GRAINS`) or the
-    defaults: month ends of the whole history by total, collector, territory and customer; the last 62
+    defaults: month ends of the whole history by total, collector, territory and customer; the last 100
     days by total, collector and territory."""
     raw: Mapping[str, Mapping[str, Any]] = getattr(settings, "ARDESK_SNAPSHOTS", DEFAULT_GRAINS)
     out: dict[str, GrainConfig] = {}
@@ -220,46 +228,16 @@ def _gather(
     """The integer facts of every customer in `scope` at the end of `as_of`: the statements of
     `selectors.kpis()` keyed by customer (default basis, no baseline)."""
     sliced = q.customer_dimension(scope, "customer")
-    start = as_of - dt.timedelta(days=window_days)
-    n_buckets = len(d.bucket_labels(bounds, "due"))
-    opened = q.open_items(sliced, as_of, bounds=bounds, basis="due")
-    began = q.open_items(sliced, start, bounds=bounds, detail=False)
-    months = d.countback_months(as_of, countback_months)
-    oldest = min(sel._month_start(months[-1][0]), start.replace(day=1))
-    for agg in opened.values():
-        for m in agg.age_x_open:
-            oldest = min(oldest, sel._month_start(m))
-    sold = q.sales(sliced, as_of, window_start=start, since=oldest)
-    written = q.write_offs(sliced, start, as_of)
-    paid = q.paid_invoices(sliced, start, as_of)
-    cash, credits = q.unapplied(sliced, as_of)
-    collected = cash_collected(sliced, start, as_of)
-    keys = set(opened) | set(began) | set(sold) | set(written) | set(paid) | set(cash) | set(credits)
-    facts: dict[q.SliceKey, sel.Facts] = {}
-    for key in keys:
-        o = opened.get(key) or q.OpenAgg(buckets=[0] * n_buckets)
-        s = sold.get(key) or q.SalesAgg()
-        p = paid.get(key) or q.PaidAgg()
-        facts[key] = sel.Facts(
-            buckets=list(o.buckets),
-            open_ar=o.open_ar,
-            current=o.current,
-            over_90=o.over_90,
-            open_invoices=o.open_invoices,
-            age_x_open=o.age_x_open,
-            beginning_ar=began[key].open_ar if key in began else 0,
-            sales_window=s.window,
-            sales_by_month=s.by_month,
-            write_offs=written.get(key, 0),
-            paid_count=p.count,
-            paid_amount=p.amount,
-            paid_days=p.days,
-            paid_days_x_amount=p.days_x_amount,
-            late_x_amount=p.late_x_amount,
-            unapplied_cash=cash.get(key, 0),
-            open_credits=credits.get(key, 0),
-        )
-    return _Gathered(facts=facts, collected=collected, months=months)
+    got = sel.kpi_facts(
+        sliced,
+        as_of,
+        window_days=window_days,
+        basis="due",
+        bounds=bounds,
+        countback_months=countback_months,
+    )
+    collected = cash_collected(sliced, as_of - dt.timedelta(days=window_days), as_of)
+    return _Gathered(facts=got.facts, collected=collected, months=got.months)
 
 
 def _add(into: sel.Facts, f: sel.Facts) -> None:
@@ -1023,18 +1001,83 @@ def _period_usable(
     )
 
 
+@dataclass(frozen=True)
+class Freshness:
+    """What the ledger changed since a grain's last refresh (read from the change feed, written nowhere):
+    a snapshot of that grain ending before `dirty_from` still equals the live computation, unless
+    everything is stale (`full`) or, in a dimension of `keys`, customers moved between slices."""
+
+    full: bool
+    dirty_from: dt.date | None
+    keys: frozenset[str]  # dimensions whose slice keys changed
+
+    def serves(self, period_end: dt.date, dimension: str) -> bool:
+        if self.full or dimension in self.keys:
+            return False
+        return self.dirty_from is None or period_end < self.dirty_from
+
+
+def freshness(grains: Iterable[str] | None = None) -> dict[str, Freshness]:
+    """Per grain, what a refresh would find to recompute now: the same change feed `refresh()` reads
+    (ids above the watermark, relevant audit rows, late commits below it on PostgreSQL), read only.
+    A grain never refreshed is stale in full."""
+    out: dict[str, Freshness] = {}
+    marks = {wm.grain: wm for wm in SnapshotWatermark.objects.all()}
+    for grain in grains if grains is not None else Grain.values:
+        wm = marks.get(grain)
+        if wm is None or not wm.state:
+            out[grain] = Freshness(full=True, dirty_from=None, keys=frozenset())
+            continue
+        ch, _state, _last = read_changes(wm.state, list(wm.dimensions or []))
+        out[grain] = Freshness(
+            full=bool(ch.full),
+            dirty_from=ch.dirty_from,
+            keys=frozenset(dim for dim, keys in ch.keys.items() if keys),
+        )
+    return out
+
+
+FreshSource = Mapping[str, Freshness] | Callable[[set[str]], Mapping[str, Freshness]]
+
+
 def _snapshot_rows(
-    user: Any, points: Sequence[dt.date], by: str | None, options: Mapping[str, Any]
+    user: Any,
+    points: Sequence[dt.date],
+    by: str | None,
+    options: Mapping[str, Any],
+    *,
+    fresh: FreshSource | None = None,
 ) -> dict[dt.date, list[sel.KpiRow]]:
-    """The KpiRows of every point of `points` a snapshot can answer (month grain first, then day)."""
+    """The KpiRows of every point of `points` a snapshot can answer (month grain first, then day). A
+    snapshot the ledger has changed under since its grain's last refresh (see `freshness`) is not used;
+    `fresh` passes a freshness already read, or a function of the grains that reads it (called only
+    when a snapshot could answer)."""
     dimension = TOTAL if by is None else by
     if set(options) - _OPTIONS or (dimension != TOTAL and dimension not in DIMENSION_FIELDS):
         return {}
-    bounds = list(organization().aging_buckets)
+    chosen = options.get("bounds")
+    bounds = list(chosen) if chosen is not None else list(organization().aging_buckets)
+    candidates = [
+        period
+        for period in SnapshotPeriod.objects.filter(period_end__in=list(points)).order_by("-grain")
+        if _period_usable(period, dimension, options, bounds)
+    ]
+    if not candidates:
+        return {}
+    grains = {p.grain for p in candidates}
+    if fresh is None:
+        fresh = freshness(grains)
+    elif callable(fresh):
+        fresh = fresh(grains)
     periods: dict[dt.date, SnapshotPeriod] = {}
-    for period in SnapshotPeriod.objects.filter(period_end__in=list(points)).order_by("-grain"):
-        # "month" sorts after "day": descending puts month first, and the first usable one wins
-        if period.period_end not in periods and _period_usable(period, dimension, options, bounds):
+    for period in candidates:
+        # "month" sorts after "day": descending puts month first, and the first fresh one wins
+        state = fresh.get(period.grain)
+        if (
+            period.period_end not in periods
+            and state is not None
+            and state.serves(period.period_end, dimension)
+        ):
             periods[period.period_end] = period
     if not periods:
         return {}
@@ -1105,12 +1148,43 @@ def _kpi_row(snap: KpiSnapshot, period: SnapshotPeriod, label: str) -> sel.KpiRo
 
 
 def kpis_from_snapshot(
-    user: Any, as_of: dt.date, by: str | None = None, **options: Any
+    user: Any,
+    as_of: dt.date,
+    by: str | None = None,
+    *,
+    fresh: FreshSource | None = None,
+    **options: Any,
 ) -> list[sel.KpiRow] | None:
     """`selectors.kpis(user, as_of, by, **options)` read from the snapshots, or None when no snapshot
-    answers it (the period is not computed, or the options, dimension or user's scope are not ones a
-    snapshot holds)."""
-    return _snapshot_rows(user, [as_of], by, options).get(as_of)
+    answers it (the period is not computed, the ledger changed under it since the last refresh, or the
+    options, dimension or user's scope are not ones a snapshot holds)."""
+    return _snapshot_rows(user, [as_of], by, options, fresh=fresh).get(as_of)
+
+
+def kpis_from_snapshots(
+    user: Any,
+    points: Sequence[dt.date],
+    by: str | None = None,
+    *,
+    fresh: FreshSource | None = None,
+    **options: Any,
+) -> dict[dt.date, list[sel.KpiRow]]:
+    """`kpis_from_snapshot()` for many dates at once (one look-up): the dates a snapshot answers."""
+    return _snapshot_rows(user, points, by, options, fresh=fresh)
+
+
+def kpis_served(
+    user: Any,
+    as_of: dt.date,
+    by: str | None = None,
+    *,
+    fresh: FreshSource | None = None,
+    **options: Any,
+) -> list[sel.KpiRow]:
+    """`selectors.kpis()`: from a fresh snapshot when one answers it, computed from the ledger otherwise.
+    Either way the same rows."""
+    rows = kpis_from_snapshot(user, as_of, by, fresh=fresh, **options)
+    return rows if rows is not None else sel.kpis(user, as_of, by, **options)
 
 
 def trend_from_snapshots(
@@ -1154,12 +1228,16 @@ __all__ = [
     "DEFAULT_GRAINS",
     "DIMENSION_FIELDS",
     "Changes",
+    "Freshness",
     "GrainConfig",
     "RefreshResult",
     "cash_collected",
     "compute_period",
+    "freshness",
     "grain_configs",
     "kpis_from_snapshot",
+    "kpis_from_snapshots",
+    "kpis_served",
     "period_ends",
     "read_changes",
     "refresh",
