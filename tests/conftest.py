@@ -12,10 +12,16 @@ import os
 from dataclasses import dataclass
 from typing import Any
 
+import hypothesis
 import pytest
 
 os.environ.setdefault("ARDESK_TESTING", "1")
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "1")  # Playwright's sync API runs an event loop
+
+# Property tests: no wall-clock deadline (CI machines are shared and noisy, and a slow example is not a
+# wrong one) and a fixed example sequence, so a failure in CI reproduces locally.
+hypothesis.settings.register_profile("ardesk", deadline=None, derandomize=True)
+hypothesis.settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ardesk"))
 
 
 @dataclass
