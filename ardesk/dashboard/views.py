@@ -9,13 +9,14 @@ without an FX rate) is shown on the page instead of failing it.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from importlib import metadata, util
 from pathlib import Path
 from typing import Any
 
 from django.core.paginator import Paginator
 from django.http import FileResponse, HttpRequest, HttpResponse, HttpResponseBase
-from django.shortcuts import render
+from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.cache import patch_vary_headers
@@ -24,7 +25,7 @@ from django.views.decorators.http import require_GET
 from ardesk.core.decorators import requires
 from ardesk.core.errors import InvalidInput
 from ardesk.core.exports import export_response
-from ardesk.core.roles import Cap
+from ardesk.core.roles import Cap, has_cap
 from ardesk.ledger.selectors import get_customer_for_user, organization
 
 from . import exports, selectors
@@ -68,7 +69,21 @@ def _stamp(opts: selectors.Options, name: str) -> str:
     return f"{name}-{opts.as_of.isoformat()}"
 
 
+def _dispute_owner_home(view: Any) -> Any:
+    """Someone from another department who only owns disputes has no ledger access: their start page
+    (where login lands) is their dispute queue, not a 403."""
+
+    def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
+        user = request.user
+        if user.is_authenticated and not has_cap(user, Cap.VIEW_LEDGER) and has_cap(user, Cap.WORK_DISPUTES):
+            return redirect("disputes:queue")
+        return view(request, *args, **kwargs)
+
+    return functools.wraps(view)(wrapped)
+
+
 @require_GET
+@_dispute_owner_home
 @ledger_reader
 def home(request: HttpRequest) -> HttpResponseBase:
     """The AR overview of the user's scope; `?format=pdf|csv|xlsx` exports it."""

@@ -120,3 +120,15 @@ def test_dashboard_query_count_is_fixed(
         lf.invoice(cust, f"X-INV-{n}", "10.00")
     with django_assert_num_queries(23):
         client.get("/")
+
+
+def test_a_dispute_owner_lands_on_their_dispute_queue(ar: Any, as_user: Any) -> None:
+    """rita (billing) has no ledger access: the start page sends her to her queue instead of a 403."""
+    from ardesk.core.roles import Role
+    from tests.factories.people import make_user
+
+    rita = make_user("rita-home", Role.RESOLVER)
+    resp = as_user(rita).get("/")
+    assert (resp.status_code, resp["Location"]) == (302, "/disputes/")
+    assert as_user(rita).get("/reports/aging/").status_code == 403  # the rest of the ledger stays closed
+    assert as_user(make_user("nobody-home")).get("/").status_code == 403
