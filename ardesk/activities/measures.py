@@ -32,16 +32,17 @@ from dataclasses import dataclass, fields
 from decimal import Decimal
 from typing import Any
 
+from django.db import connection
 from django.db.models import Count, Q, Sum
 
 from ardesk.core.money import Money
-from ardesk.ledger.models import Payment
+from ardesk.ledger.models import Customer, Payment
 from ardesk.ledger.selectors import fx_rate, organization
 
 from . import rules
 from .models import CONTACT_KINDS, Activity, Kind, Outcome, PromiseToPay
 
-CHUNK = 500
+FEW_COLLECTORS = 2  # up to this many, collected-after-contact starts from the customers they contacted
 
 
 @dataclass(frozen=True)
@@ -121,10 +122,6 @@ class _Base:
         if currency not in self.rates:
             self.rates[currency] = fx_rate(currency, self.base, self.on)
         return Money(int(minor), currency).convert(self.rates[currency], self.base).minor
-
-
-def _chunks(ids: list[int]) -> list[list[int]]:
-    return [ids[i : i + CHUNK] for i in range(0, len(ids), CHUNK)]
 
 
 def collector_measures(
@@ -212,66 +209,88 @@ def _promise_counts(
         amounts[r["collector_id"]][r["status"]] += to_base(r["currency"], r["total"])
 
 
-def _not_reversed_by(end: dt.date) -> Q:
-    return Q(reversed_on__isnull=True) | Q(reversed_on__gt=end)
-
-
 def _cash(ids: list[int], start: dt.date, end: dt.date, counts: dict[int, Any], to_base: _Base) -> None:
-    rows = (
-        Payment.objects.filter(customer__collector_id__in=ids, payment_date__gte=start, payment_date__lte=end)
-        .filter(_not_reversed_by(end))
-        .order_by()
-        .values("customer__collector_id", "currency")
-        .annotate(total=Sum("amount_minor"))
-    )
-    for r in rows:
-        counts[r["customer__collector_id"]]["cash_collected_minor"] += to_base(r["currency"], r["total"])
+    """Receipts of the window not reversed by `end`, per (current collector of the customer, currency).
+    Driven by the payment-date index (a window's receipts are few; a portfolio's history is not): CROSS
+    JOIN keeps SQLite on that order, PostgreSQL plans it as an inner join."""
+    id_in = ", ".join(["%s"] * len(ids))
+    sql = f"""
+        SELECT c.collector_id, p.currency, SUM(p.amount_minor)
+        FROM {Payment._meta.db_table} p CROSS JOIN {Customer._meta.db_table} c
+        WHERE p.payment_date >= %s AND p.payment_date <= %s
+          AND (p.reversed_on IS NULL OR p.reversed_on > %s)
+          AND c.id = p.customer_id AND c.collector_id IN ({id_in})
+        GROUP BY c.collector_id, p.currency
+    """  # noqa: S608 - table names from the models, values are parameters
+    d = _sql_date
+    with connection.cursor() as cur:
+        cur.execute(sql, [d(start), d(end), d(end), *ids])
+        rows = cur.fetchall()
+    for collector, currency, total in rows:
+        counts[collector]["cash_collected_minor"] += to_base(currency, int(total))
 
 
 def _after_contact(
     ids: list[int], start: dt.date, end: dt.date, days: int, counts: dict[int, Any], to_base: _Base
 ) -> None:
-    lead = start - dt.timedelta(days=days)
-    customers = sorted(
-        set(
-            Activity.objects.filter(
-                collector_id__in=ids, kind__in=CONTACT_KINDS, occurred_on__gte=lead, occurred_on__lte=end
-            )
-            .order_by()
-            .values_list("customer_id", flat=True)
-            .distinct()
-        )
-    )
-    contacts: dict[int, list[tuple[dt.date, int]]] = defaultdict(list)
-    payments: list[tuple[int, dt.date, int]] = []
-    for chunk in _chunks(customers):
-        # every collector's contacts: the latest contact before a payment wins, whoever made it
-        for cid, day, collector in (
-            Activity.objects.filter(
-                customer_id__in=chunk,
-                kind__in=CONTACT_KINDS,
-                collector__isnull=False,
-                occurred_on__gte=lead,
-                occurred_on__lte=end,
-            )
-            .order_by()
-            .values_list("customer_id", "occurred_on", "collector_id")
-            .distinct()
-        ):
-            contacts[cid].append((day, collector))
-        for cid, day, currency, minor in (
-            Payment.objects.filter(customer_id__in=chunk, payment_date__gte=start, payment_date__lte=end)
-            .filter(_not_reversed_by(end))
-            .order_by()
-            .values_list("customer_id", "payment_date", "currency", "amount_minor")
-        ):
-            payments.append((cid, day, to_base(currency, minor)))
-    for seq in contacts.values():
-        seq.sort()
-    wanted = set(ids)
-    for collector, total in rules.credit_after_contact(payments, contacts, days).items():
-        if collector in wanted:
-            counts[collector]["collected_after_contact_minor"] += total
+    """One statement: each receipt of the window (not reversed by `end`) with the collector of the latest
+    contact with that customer on or before the receipt and at most `days` days before it (ties on a day:
+    the highest collector id, as `rules.credit_after_contact` over contacts sorted by (date, collector)),
+    summed per (collector, currency, amount) so each receipt is converted on its own, exactly as one by
+    one. Contacts with no collector credit nobody and are skipped."""
+    act = Activity._meta.db_table
+    pay = Payment._meta.db_table
+    kinds = sorted(str(k) for k in CONTACT_KINDS)
+    kind_in = ", ".join(["%s"] * len(kinds))
+    id_in = ", ".join(["%s"] * len(ids))
+    floor_arg: int | str
+    if connection.vendor == "postgresql":
+        floor, floor_arg = "p.payment_date - CAST(%s AS integer)", days
+    else:  # SQLite stores dates as ISO text: date() shifts and compares them as the column does
+        floor, floor_arg = "date(p.payment_date, %s)", f"-{days} days"
+    # For one or two collectors, only the receipts of customers they contacted since `start - days` can be
+    # theirs: reading those customers' receipts is quicker than every receipt of the window (for many
+    # collectors it is not).
+    few = ""
+    few_params: list[Any] = []
+    if len(ids) <= FEW_COLLECTORS:
+        few = f"""AND p.customer_id IN (
+                SELECT c.customer_id FROM {act} c
+                WHERE c.collector_id IN ({id_in}) AND c.kind IN ({kind_in})
+                  AND c.occurred_on >= %s AND c.occurred_on <= %s)"""  # noqa: S608 - as below
+        few_params = [*ids, *kinds, _sql_date(start - dt.timedelta(days=days)), _sql_date(end)]
+    # the receipts of the window (by the payment-date index) joined to the contacts of the `days` days
+    # before each (by the (customer, day) index); the latest per receipt wins. CROSS JOIN keeps SQLite on
+    # that order (PostgreSQL plans it as an inner join).
+    sql = f"""
+        SELECT w.collector_id, w.currency, w.amount_minor, COUNT(*)
+        FROM (
+            SELECT p.currency AS currency, p.amount_minor AS amount_minor, a.collector_id AS collector_id,
+                   ROW_NUMBER() OVER (
+                       PARTITION BY p.id ORDER BY a.occurred_on DESC, a.collector_id DESC
+                   ) AS rn
+            FROM {pay} p CROSS JOIN {act} a
+            WHERE p.payment_date >= %s AND p.payment_date <= %s
+              AND (p.reversed_on IS NULL OR p.reversed_on > %s)
+              {few}
+              AND a.customer_id = p.customer_id AND a.kind IN ({kind_in}) AND a.collector_id IS NOT NULL
+              AND a.occurred_on <= p.payment_date AND a.occurred_on >= {floor}
+        ) w
+        WHERE w.rn = 1 AND w.collector_id IN ({id_in})
+        GROUP BY w.collector_id, w.currency, w.amount_minor
+    """  # noqa: S608 - table names from the models, values are parameters
+    d = _sql_date
+    params: list[Any] = [d(start), d(end), d(end), *few_params, *kinds, floor_arg, *ids]
+    with connection.cursor() as cur:
+        cur.execute(sql, params)
+        rows = cur.fetchall()
+    for collector, currency, minor, n in rows:
+        counts[collector]["collected_after_contact_minor"] += to_base(currency, int(minor)) * int(n)
+
+
+def _sql_date(day: dt.date) -> Any:
+    """A date parameter for a raw statement: ISO text on SQLite (as the column stores it)."""
+    return day if connection.vendor == "postgresql" else day.isoformat()
 
 
 def _overdue(ids: list[int], end: dt.date, counts: dict[int, Any]) -> None:

@@ -89,9 +89,22 @@ class Activity(models.Model):
     class Meta:
         ordering = ["-occurred_at", "-id"]
         verbose_name_plural = "activities"
+        # covering indexes for the activity measures (ardesk.activities.measures): each is named in its
+        # statement's EXPLAIN on SQLite and PostgreSQL alike
         indexes = [
-            models.Index(fields=["collector", "occurred_on"], name="activity_collector_day"),
-            models.Index(fields=["customer", "occurred_on"], name="activity_customer_day"),
+            # activity counts by collector, day, kind and outcome (index only)
+            models.Index(
+                fields=["collector", "occurred_on", "kind", "outcome"], name="activity_collector_kind_cover"
+            ),
+            # the customer's timeline, and the contacts in the days before a receipt (collected after contact)
+            models.Index(
+                fields=["customer", "occurred_on", "kind", "collector"],
+                name="activity_customer_cover",
+            ),
+            # overdue follow-ups per collector: a range, not every activity of the collector
+            models.Index(
+                fields=["collector", "follow_up_on", "follow_up_done_at"], name="activity_followup_cover"
+            ),
         ]
         constraints = [
             models.CheckConstraint(
@@ -140,7 +153,17 @@ class PromiseToPay(models.Model):
 
     class Meta:
         ordering = ["-promised_date", "-id"]
-        indexes = [models.Index(fields=["customer", "status"], name="ptp_customer_status")]
+        indexes = [
+            models.Index(fields=["customer", "status"], name="ptp_customer_status"),
+            # promises taken / resolved by a collector in a window (index only)
+            models.Index(
+                fields=["collector", "taken_on", "currency", "amount_minor"], name="ptp_collector_taken"
+            ),
+            models.Index(
+                fields=["collector", "resolved_on", "status", "currency", "amount_minor"],
+                name="ptp_collector_resolved",
+            ),
+        ]
         constraints = [
             models.CheckConstraint(condition=Q(amount_minor__gt=0), name="ptp_amount_positive"),
             models.CheckConstraint(condition=Q(paid_minor__gte=0), name="ptp_paid_not_negative"),

@@ -106,15 +106,18 @@ def analyse(
     prof = {u.pk: u.collector for u in everyone}
     all_ids = sorted(prof)
     target_ids = sorted(u.pk for u in targets)
+    groups_of = {u.pk: _peer_groups(prof, all_ids, u.pk) for u in targets}
+    # the facts of the targets and of their peers only: a collector no target is compared with is not read
+    needed = sorted(set(target_ids).union(*(c for g in groups_of.values() for c in g.values())))
     cache = FactCache()
-    act = cache.facts("activity", all_ids, as_of, window_days)
-    kpi = cache.facts("kpi", all_ids, as_of, window_days)
-    disp = cache.facts("disputes", all_ids, as_of, window_days)
+    act = cache.facts("activity", needed, as_of, window_days)
+    kpi = cache.facts("kpi", needed, as_of, window_days)
+    disp = cache.facts("disputes", needed, as_of, window_days)
 
     def facts(cid: int) -> dict[str, int]:
         return {**kpi[cid], **act[cid], **disp[cid]}
 
-    values = {k: {cid: MEASURES[k].value(facts(cid)) for cid in all_ids} for k in COACHING_MEASURES}
+    values = {k: {cid: MEASURES[k].value(facts(cid)) for cid in needed} for k in COACHING_MEASURES}
     # trend (the collector's page only): the same measures over the previous windows, oldest first
     ends = [as_of - dt.timedelta(days=window_days * i) for i in range(PERIODS - 1, -1, -1)] if detail else []
     trend_facts: dict[dt.date, dict[int, dict[str, int]]] = {
@@ -127,12 +130,7 @@ def analyse(
     accounts = _accounts(target_ids, as_of, window_days)
     out: dict[int, Analysis] = {}
     for u in targets:
-        p = prof[u.pk]
-        groups = {
-            "team": [c for c in all_ids if prof[c].team_id is not None and prof[c].team_id == p.team_id],
-            "title": [c for c in all_ids if p.title and prof[c].title == p.title],
-            "tier": [c for c in all_ids if prof[c].tier == p.tier],
-        }
+        groups = groups_of[u.pk]
         rows = []
         for k in COACHING_MEASURES:
             pct = {
@@ -199,6 +197,16 @@ def analyse(
     return out
 
 
+def _peer_groups(prof: dict[int, Any], all_ids: list[int], pk: int) -> dict[str, list[int]]:
+    """The collectors `pk` is compared with (itself included): same team, same title, same tier."""
+    p = prof[pk]
+    return {
+        "team": [c for c in all_ids if prof[c].team_id is not None and prof[c].team_id == p.team_id],
+        "title": [c for c in all_ids if p.title and prof[c].title == p.title],
+        "tier": [c for c in all_ids if prof[c].tier == p.tier],
+    }
+
+
 def _accounts(collector_ids: list[int], as_of: dt.date, window_days: int) -> dict[int, list[a.Account]]:
     """Each collector's customers with their past due at the end of `as_of` (base currency, from the
     aging) and their contacts in the window; the last contact is looked up only for the *large* past-due
@@ -206,7 +214,6 @@ def _accounts(collector_ids: list[int], as_of: dt.date, window_days: int) -> dic
     from ardesk.activities.models import CONTACT_KINDS, Activity
     from ardesk.activities.selectors import last_touch_by_customer
     from ardesk.ledger.models import Customer
-    from ardesk.metrics.selectors import SYSTEM, aging
 
     if not collector_ids:
         return {}
@@ -215,10 +222,7 @@ def _accounts(collector_ids: list[int], as_of: dt.date, window_days: int) -> dic
             "pk", "collector_id", "account_number", "name"
         )
     )
-    past_due: dict[int, int] = defaultdict(int)
-    for row in aging(SYSTEM, as_of, "customer", filters={"collector": collector_ids}, currency_mode="base"):
-        if row.key:
-            past_due[int(row.key)] += row.open_ar - row.buckets[0]  # the first bucket is not yet due
+    past_due = _past_due_by_customer(collector_ids, as_of)
     start = as_of - dt.timedelta(days=window_days - 1)
     contacts: dict[tuple[int, int], int] = {}
     for r in (
@@ -247,6 +251,33 @@ def _accounts(collector_ids: list[int], as_of: dt.date, window_days: int) -> dic
         out[cid].append(
             a.Account(f"{acct} {name}", past_due.get(pk, 0), touched.get(pk), contacts.get((cid, pk), 0))
         )
+    return out
+
+
+def _past_due_by_customer(collector_ids: list[int], as_of: dt.date) -> dict[int, int]:
+    """Each customer's past due at the end of `as_of` in the base currency: the aging by customer
+    (`metrics.selectors.aging`) less its first bucket (not yet due), as the base-currency aging gives it.
+
+    The aging is read per currency and only the past-due buckets are translated, the way the aging's
+    base mode translates a row (each bucket at the as-of rate, rounded once, half to even; the open AR is
+    then the sum of the translated buckets, so open AR - first bucket = the other buckets), then added up
+    over the customer's currencies: the same integers without translating every field of every customer."""
+    from ardesk.ledger.selectors import fx_rate, organization
+    from ardesk.metrics.definitions import translate_minor
+    from ardesk.metrics.selectors import SYSTEM, aging
+
+    base = organization().base_currency
+    rates: dict[str, Decimal] = {}
+    out: dict[int, int] = defaultdict(int)
+    for row in aging(
+        SYSTEM, as_of, "customer", filters={"collector": collector_ids}, currency_mode="currency"
+    ):
+        if not row.key:
+            continue
+        cur = row.currency
+        if cur not in rates:
+            rates[cur] = fx_rate(cur, base, as_of)
+        out[int(row.key)] += sum(translate_minor(b, cur, base, rates[cur]) for b in row.buckets[1:])
     return out
 
 

@@ -179,13 +179,19 @@ def evaluate(goal: Goal, as_of: dt.date, cache: FactCache) -> p.Progress:
     )
 
 
-def prime(cache: FactCache, goals: Iterable[Goal], as_of: dt.date) -> None:
+def prime(
+    cache: FactCache, goals: Iterable[Goal], as_of: dt.date, also: dict[str, list[int]] | None = None
+) -> None:
     """Read the facts of every collector the goals (and group goals' members) need, one batch per
-    (source, date, window), so evaluating them costs no query per goal."""
+    (source, date, window), so evaluating them costs no query per goal. `also` adds collectors to the
+    KPI batch of `as_of` (the KPI facts do not depend on the window)."""
     need: dict[tuple[str, dt.date, int], set[int]] = {}
     for g in goals:
         key = (MEASURES[g.metric].source, min(as_of, g.deadline), g.window_days)
         need.setdefault(key, set()).update(member_ids(g))
+    for source, extra in (also or {}).items():
+        window = next((w for (s, day, w) in need if s == source and day == as_of), 0)
+        need.setdefault((source, as_of, window), set()).update(extra)
     for (source, day, window), ids in need.items():
         if ids:
             cache.facts(source, sorted(ids), day, window)  # type: ignore[arg-type]
@@ -312,7 +318,19 @@ def dashboard(viewer: Any, collector: Any, as_of: dt.date) -> Dashboard:
     from ardesk.activities.models import PromiseToPay
 
     cache = FactCache()
-    views = goal_views(list(_goals_of([collector.pk], as_of)), as_of, cache)
+    team_id = getattr(getattr(collector, "collector", None), "team_id", None)
+    shared = bool(
+        team_id and TeamGoalSettings.objects.filter(team_id=team_id, share_leaderboard=True).exists()
+    )
+    mine = list(_goals_of([collector.pk], as_of))
+    # one batch per kind of fact for everything the page shows: the collector's goals, the portfolio
+    # (KPI facts), and with a shared leaderboard the teammates' goals too
+    team: list[Goal] = []
+    if shared:
+        teammates = collectors().filter(collector__team_id=team_id).values_list("pk", flat=True)
+        team = list(_goals_of(teammates, as_of))
+    prime(cache, [*mine, *team], as_of, also={"kpi": [collector.pk]})
+    views = goal_views(mine, as_of, cache)
     currency = base_currency()
     today_facts = cache.facts("activity", [collector.pk], as_of, 1)[collector.pk]
     today = [(MEASURES[k].label, fmt(k, MEASURES[k].value(today_facts), currency)) for k in TODAY_MEASURES]
@@ -327,10 +345,6 @@ def dashboard(viewer: Any, collector: Any, as_of: dt.date) -> Dashboard:
         )
         .select_related("customer")
         .order_by("-resolved_on", "-id")[:10]
-    )
-    team_id = getattr(getattr(collector, "collector", None), "team_id", None)
-    shared = bool(
-        team_id and TeamGoalSettings.objects.filter(team_id=team_id, share_leaderboard=True).exists()
     )
     rank = None
     board: list[tuple[Any, Decimal | None]] = []
@@ -370,11 +384,14 @@ class BoardRow:
     score: Decimal | None
 
 
-def team_board(user: Any, as_of: dt.date, by: str = "collector") -> tuple[list[BoardRow], list[GoalView]]:
+def team_board(
+    user: Any, as_of: dt.date, by: str = "collector", cache: FactCache | None = None
+) -> tuple[list[BoardRow], list[GoalView]]:
     """The manager's board: every active goal of the collectors they manage, grouped by collector,
-    territory, title or tier, with status counts and the score (see `score`)."""
+    territory, title or tier, with status counts and the score (see `score`). Pass the same `cache` to
+    `group_goals` for the same page: the facts are then read once for both."""
     people = list(managed_collectors(user).select_related("collector").order_by("username"))
-    views = goal_views(list(_goals_of([u.pk for u in people], as_of)), as_of)
+    views = goal_views(list(_goals_of([u.pk for u in people], as_of)), as_of, cache)
     tiers = dict(CollectorProfile.Tier.choices)
 
     def dim(u: Any) -> tuple[str, str]:
@@ -414,15 +431,15 @@ def team_board(user: Any, as_of: dt.date, by: str = "collector") -> tuple[list[B
     return rows, views
 
 
-def group_goals(user: Any, as_of: dt.date) -> list[GoalView]:
-    """Active group goals visible to `user`, with their roll-up."""
+def group_goals(user: Any, as_of: dt.date, cache: FactCache | None = None) -> list[GoalView]:
+    """Active group goals visible to `user`, with their roll-up (see `team_board` for `cache`)."""
     qs = (
         goals_for_user(user)
         .filter(collector__isnull=True, deadline__gte=as_of, period_start__lte=as_of)
         .select_related("owner", "scope_team")
         .prefetch_related("members")
     )
-    return goal_views(list(qs), as_of)
+    return goal_views(list(qs), as_of, cache)
 
 
 def median(values: Iterable[Decimal | None]) -> Decimal | None:

@@ -24,7 +24,7 @@ from ardesk.core.roles import Cap, has_cap
 
 from . import selectors, services
 from .forms import BoardForm, ExportForm, GoalForm, SharingForm
-from .measures import MEASURES
+from .measures import MEASURES, FactCache
 from .models import Goal, TeamGoalSettings
 
 PLOTLY_VERSION = metadata.version("plotly")
@@ -46,7 +46,8 @@ def home(request: HttpRequest) -> HttpResponseBase:
     form = BoardForm(request.GET)
     by = form.dimension()
     as_of = today()
-    rows, views = selectors.team_board(user, as_of, by)
+    cache = FactCache()  # the board and the group goals read their figures once, together
+    rows, views = selectors.team_board(user, as_of, by, cache)
     teams = list(selectors.managed_teams(user))
     shared = set(
         TeamGoalSettings.objects.filter(team__in=teams, share_leaderboard=True).values_list(
@@ -58,7 +59,7 @@ def home(request: HttpRequest) -> HttpResponseBase:
         "by": by,
         "rows": rows,
         "goals": views,
-        "groups": selectors.group_goals(user, as_of),
+        "groups": selectors.group_goals(user, as_of, cache),
         "teams": [(t, t.pk in shared) for t in teams],
         "as_of": as_of,
     }
