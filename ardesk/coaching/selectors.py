@@ -256,7 +256,9 @@ def _accounts(collector_ids: list[int], as_of: dt.date, window_days: int) -> dic
 
 def _past_due_by_customer(collector_ids: list[int], as_of: dt.date) -> dict[int, int]:
     """Each customer's past due at the end of `as_of` in the base currency: the aging by customer
-    (`metrics.selectors.aging`) less its first bucket (not yet due), as the base-currency aging gives it.
+    (`metrics.selectors.aging`'s buckets, read through `metrics.selectors.portfolio`, which skips the
+    aging's unapplied cash and credits) less its first bucket (not yet due), as the base-currency aging
+    gives it.
 
     The aging is read per currency and only the past-due buckets are translated, the way the aging's
     base mode translates a row (each bucket at the as-of rate, rounded once, half to even; the open AR is
@@ -264,13 +266,20 @@ def _past_due_by_customer(collector_ids: list[int], as_of: dt.date) -> dict[int,
     over the customer's currencies: the same integers without translating every field of every customer."""
     from ardesk.ledger.selectors import fx_rate, organization
     from ardesk.metrics.definitions import translate_minor
-    from ardesk.metrics.selectors import SYSTEM, aging
+    from ardesk.metrics.selectors import SYSTEM, portfolio
 
     base = organization().base_currency
     rates: dict[str, Decimal] = {}
     out: dict[int, int] = defaultdict(int)
-    for row in aging(
-        SYSTEM, as_of, "customer", filters={"collector": collector_ids}, currency_mode="currency"
+    # the aging's buckets without its unapplied amounts, beginning AR or sales: the items open at the date
+    for row in portfolio(
+        SYSTEM,
+        as_of,
+        "customer",
+        filters={"collector": collector_ids},
+        currency_mode="currency",
+        beginning=False,
+        sales=False,
     ):
         if not row.key:
             continue

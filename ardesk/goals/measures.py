@@ -239,14 +239,23 @@ def add_facts(items: Iterable[Facts]) -> dict[str, int]:
 
 
 def kpi_facts(collector_ids: Iterable[int], as_of: dt.date) -> dict[int, dict[str, int]]:
-    """KPI facts of each collector's portfolio at the end of `as_of`, base currency (one query batch)."""
-    from ardesk.metrics.selectors import SYSTEM, kpis
+    """KPI facts of each collector's portfolio at the end of `as_of`, base currency (one query batch):
+    the metrics engine's portfolio figures (`metrics.selectors.portfolio`, the `kpis()` figures of the
+    same name without the paid invoices, unapplied cash and countback months no measure uses)."""
+    from ardesk.metrics.selectors import SYSTEM, portfolio
 
     ids = sorted(set(collector_ids))
     out: dict[int, dict[str, int]] = {cid: dict.fromkeys(KPI_FACTS, 0) for cid in ids}
     if not ids:
         return out
-    rows = kpis(SYSTEM, as_of, "collector", filters={"collector": ids}, currency_mode="base")
+    rows = portfolio(
+        SYSTEM,
+        as_of,
+        "collector",
+        window_days=KPI_WINDOW_DAYS,
+        filters={"collector": ids},
+        currency_mode="base",
+    )
     for row in rows:
         if row.key is None or not row.key.isdigit() or int(row.key) not in out:
             continue

@@ -436,6 +436,23 @@ GROUP BY k, currency, m
     return out
 
 
+def window_sales(sliced: Sliced, as_of: dt.date, *, window_start: dt.date) -> dict[SliceKey, int]:
+    """Credit sales in the window (`window_start`, `as_of`] per (slice, currency): `sales()`'s `window`
+    figure (invoices issued, less those cancelled on or before `as_of`) without the months before the
+    window that countback and true DSO read."""
+    inv = _t(Invoice)
+    sql = f"""
+WITH c AS ({sliced.sql})
+SELECT c.k, i.currency, SUM(i.amount_minor)
+FROM {inv} i JOIN c ON c.id = i.customer_id
+WHERE {_ni("i.invoice_date")} > %s AND {_ni("i.invoice_date")} <= %s
+  AND (i.cancelled_on IS NULL OR i.cancelled_on > %s)
+GROUP BY c.k, i.currency
+"""  # noqa: S608
+    params = [*sliced.params, window_start, as_of, as_of]
+    return {(_key(k), cur): _int(s) for k, cur, s in _run(sql, params)}
+
+
 # --- write-offs, payments ------------------------------------------------------------------------------
 
 
