@@ -144,6 +144,10 @@ class AccountState(models.Model):
     strategy = models.ForeignKey(Strategy, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
     snoozed_until = models.DateField(null=True, blank=True)
     snooze_reason = models.CharField(max_length=200, blank=True)
+    credit_hold = models.BooleanField(
+        default=False, help_text="a credit hold was accepted (collections flag)"
+    )
+    credit_hold_since = models.DateField(null=True, blank=True)
 
     def __str__(self) -> str:
         return f"state {self.customer_id}"
@@ -277,3 +281,58 @@ class WorklistWeights(models.Model):
 
     def __str__(self) -> str:
         return "worklist weights"
+
+
+class Referral(models.Model):
+    """What an escalation or credit-hold step of the daily run raised for a person to decide.
+
+    An escalation goes to the collector's manager (an email through the outbox and an "Escalations" list);
+    a credit-hold recommendation to credit analysts and managers. At most one open referral of a kind per
+    customer (partial unique constraint), and one per outbox row: running the day twice raises nothing new.
+    """
+
+    class Kind(models.TextChoices):
+        ESCALATION = "escalation", "Escalation"
+        CREDIT_HOLD = "credit_hold", "Credit-hold recommendation"
+
+    class Status(models.TextChoices):
+        OPEN = "open", "Open"
+        ACKNOWLEDGED = "acknowledged", "Acknowledged"
+        RESOLVED = "resolved", "Resolved"
+        ACCEPTED = "accepted", "Accepted"
+        DISMISSED = "dismissed", "Dismissed"
+
+    OPEN_STATUSES = ("open", "acknowledged")
+
+    customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="referrals")
+    kind = models.CharField(max_length=12, choices=Kind.choices)
+    status = models.CharField(max_length=12, choices=Status.choices, default=Status.OPEN)
+    source = models.OneToOneField(
+        OutboxMessage, null=True, blank=True, on_delete=models.SET_NULL, related_name="referral"
+    )
+    email = models.OneToOneField(
+        OutboxMessage, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    manager = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    invoice_ids = models.JSONField(default=list)
+    raised_on = models.DateField()
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    decided_on = models.DateField(null=True, blank=True)
+    reason = models.CharField(max_length=300, blank=True)
+
+    class Meta:
+        ordering = ["-raised_on", "-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["customer", "kind"],
+                condition=Q(status__in=["open", "acknowledged"]),
+                name="referral_one_open",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.customer_id} {self.status}"

@@ -33,6 +33,7 @@ from .models import (
     Experiment,
     MessageTemplate,
     OutboxMessage,
+    Referral,
     Strategy,
     StrategyRule,
     StrategyStep,
@@ -296,6 +297,72 @@ def message_context(
     }
 
 
+def escalation_context(customer: Customer, invoices: Sequence[Any], as_of: dt.date) -> dict[str, Any]:
+    """The manager's escalation email: the past-due invoices, the dunning history, the last activities."""
+    rows = [
+        {
+            "number": i.number,
+            "due_date": i.due_date.isoformat(),
+            "days_past_due": max((as_of - i.due_date).days, 0),
+            "open": logic.money_text(i.open_minor, i.currency),
+            "currency": i.currency,
+        }
+        for i in sorted(invoices, key=lambda i: (i.due_date, i.number))
+    ]
+    history = [
+        {
+            "date": m.run_date.isoformat(),
+            "action": m.get_action_display(),
+            "template": m.template_code,
+            "status": m.get_status_display(),
+        }
+        for m in OutboxMessage.objects.filter(customer=customer)
+        .exclude(step_key__startswith="escalation:")
+        .order_by("-run_date", "-id")[:10]
+    ]
+    activities = [
+        {
+            "date": a.occurred_at.date().isoformat(),
+            "kind": a.get_kind_display(),
+            "subject": a.subject,
+            "outcome": a.get_outcome_display() if a.outcome else "",
+        }
+        for a in Activity.objects.filter(customer=customer).order_by("-occurred_at", "-id")[:5]
+    ]
+    collector = customer.collector
+    return {
+        "customer": {"name": customer.name, "account_number": customer.account_number},
+        "collector": (collector.get_full_name() or collector.username) if collector else "unassigned",
+        "invoices": rows,
+        "history": history,
+        "activities": activities,
+        "url": settings.ARDESK_BASE_URL.rstrip("/") + reverse("ledger:customer", args=[customer.pk]),
+        "as_of": as_of.isoformat(),
+    }
+
+
+def referrals_for_user(user: Any, kind: str) -> QuerySet[Referral]:
+    """Open referrals of `kind` on customers in the user's scope, oldest first."""
+    return (
+        Referral.objects.filter(
+            kind=kind, status__in=Referral.OPEN_STATUSES, customer__in=customers_for_user(user)
+        )
+        .select_related("customer", "customer__collector", "manager")
+        .order_by("raised_on", "id")
+    )
+
+
+def get_referral_for_user(user: Any, pk: int) -> Referral:
+    ref = (
+        Referral.objects.filter(pk=pk, customer__in=customers_for_user(user))
+        .select_related("customer")
+        .first()
+    )
+    if ref is None:
+        raise NotFound(f"referral {pk} not found")
+    return ref
+
+
 # --- customer panel ---------------------------------------------------------------------------------------
 
 
@@ -309,6 +376,7 @@ class DunningState:
     held_out: dict[str, str]
     recent: list[OutboxMessage]
     state: AccountState | None
+    referrals: list[Referral] = field(default_factory=list)
 
 
 def dunning_state(customer: Customer, as_of: dt.date) -> DunningState:
@@ -336,6 +404,11 @@ def dunning_state(customer: Customer, as_of: dt.date) -> DunningState:
         held_out={all_open[k]: v for k, v in demand.held_out.items() if k in all_open},
         recent=list(OutboxMessage.objects.filter(customer=customer).order_by("-run_date", "-id")[:10]),
         state=state,
+        referrals=list(
+            Referral.objects.filter(customer=customer, status__in=Referral.OPEN_STATUSES)
+            .select_related("manager")
+            .order_by("kind")
+        ),
     )
 
 

@@ -34,6 +34,7 @@ from django.conf import settings
 from django.core.mail import EmailMessage, get_connection
 from django.db import IntegrityError, connection, transaction
 from django.db.models import F, Q
+from django.template.loader import render_to_string
 from django.utils import timezone
 
 from ardesk.activities import services as activity_services
@@ -52,6 +53,7 @@ from .models import (
     Experiment,
     MessageTemplate,
     OutboxMessage,
+    Referral,
     Strategy,
     StrategyRule,
     StrategyStep,
@@ -79,6 +81,7 @@ class RunSummary:
     decided: int = 0
     created: int = 0
     blocked: int = 0
+    referrals: int = 0
     by_action: dict[str, int] = field(default_factory=dict)
 
     def line(self) -> str:
@@ -86,7 +89,7 @@ class RunSummary:
         return (
             f"dunning {self.as_of}: {self.candidates} customers with a step due, {self.decided} decisions "
             f"({acts}): {self.created} new outbox rows, {self.decided - self.created} already there; "
-            f"{self.blocked} blocked"
+            f"{self.blocked} blocked; {self.referrals} escalations/credit-hold recommendations raised"
         )
 
 
@@ -126,6 +129,7 @@ def run_dunning(*, actor: Any, as_of: dt.date, chunk_size: int = CHUNK) -> RunSu
         rows = _decide_chunk(book, ids[start : start + chunk_size], as_of, branched, summary)
         summary.decided += len(rows)
         summary.created += _write_rows(rows)
+    summary.referrals = raise_referrals(actor=actor, as_of=as_of)
     audit.record(
         actor=actor,
         action="dunning.run",
@@ -135,9 +139,169 @@ def run_dunning(*, actor: Any, as_of: dt.date, chunk_size: int = CHUNK) -> RunSu
             "candidates": summary.candidates,
             "created": summary.created,
             "blocked": summary.blocked,
+            "referrals": summary.referrals,
         },
     )
     return summary
+
+
+# --- escalations and credit-hold recommendations ----------------------------------------------------------
+
+ESCALATION_KEY = "escalation:"
+
+
+def manager_of(customer: Customer) -> Any:
+    """The collector's manager: the profile's manager, else the manager of the collector's team."""
+    collector = customer.collector
+    if collector is None:
+        return None
+    profile = getattr(collector, "collector", None)
+    if profile is None:
+        return None
+    if profile.manager_id:
+        return profile.manager
+    return profile.team.manager if profile.team_id and profile.team else None
+
+
+@transaction.atomic
+def raise_referrals(*, actor: Any, as_of: dt.date) -> int:
+    """Turn the escalation and credit-hold rows the run wrote on `as_of` into referrals (idempotent).
+
+    An escalation also queues an email to the collector's manager (an outbox row the worker sends) and
+    records a dunning activity on the customer. A customer with an open referral of the kind gets no second
+    one. Returns how many referrals were raised."""
+    kinds = {Action.ESCALATE: Referral.Kind.ESCALATION, Action.CREDIT_HOLD: Referral.Kind.CREDIT_HOLD}
+    pending = list(
+        OutboxMessage.objects.filter(run_date=as_of, action__in=list(kinds), referral__isnull=True)
+        .select_related("customer", "customer__collector__collector__team__manager")
+        .select_related("customer__collector__collector__manager")
+        .order_by("id")
+    )
+    if not pending:
+        return 0
+    open_now = set(
+        Referral.objects.filter(
+            customer_id__in={m.customer_id for m in pending}, status__in=Referral.OPEN_STATUSES
+        ).values_list("customer_id", "kind")
+    )
+    raised = 0
+    for src in pending:
+        kind = kinds[Action(src.action)]
+        if (src.customer_id, kind.value) in open_now:
+            continue
+        open_now.add((src.customer_id, kind.value))
+        manager = manager_of(src.customer) if kind == Referral.Kind.ESCALATION else None
+        ref = Referral.objects.create(
+            customer=src.customer,
+            kind=kind,
+            source=src,
+            manager=manager,
+            invoice_ids=list(src.invoice_ids),
+            raised_on=as_of,
+        )
+        if kind == Referral.Kind.ESCALATION:
+            _escalate(ref, src, manager, as_of)
+        audit.record(actor=actor, action=f"dunning.{kind.value}", obj=ref, after=audit.snapshot(ref))
+        raised += 1
+    return raised
+
+
+def _escalate(ref: Referral, src: OutboxMessage, manager: Any, as_of: dt.date) -> None:
+    to = (manager.email if manager else "").strip().lower()
+    note = "" if to else ("no manager for the collector" if manager is None else "the manager has no email")
+    step_key = f"{ESCALATION_KEY}{ref.pk}"
+    mail = OutboxMessage.objects.create(
+        customer=src.customer,
+        strategy_id=src.strategy_id,
+        step_id=src.step_id,
+        action=Action.EMAIL,
+        step_key=step_key,
+        run_date=as_of,
+        invoice_ids=list(src.invoice_ids),
+        dedup_key=logic.dedup_key(src.customer_id, step_key, src.invoice_ids, as_of),
+        to_email=to,
+        status=OutboxMessage.Status.PENDING if to else OutboxMessage.Status.CANCELLED,
+        note=note,
+    )
+    Referral.objects.filter(pk=ref.pk).update(email=mail)
+    ref.email = mail
+    who = (manager.get_full_name() or manager.username) if manager else "no manager"
+    numbers = list(
+        Invoice.objects.filter(pk__in=src.invoice_ids).order_by("number").values_list("number", flat=True)
+    )
+    activity_services.log_activity(
+        actor=None,
+        customer=src.customer,
+        kind=Kind.NOTE,
+        occurred_at=dt.datetime.combine(as_of, dt.time(0), tzinfo=dt.UTC),
+        subject=f"Escalated to {who}",
+        notes=f"dunning escalation; invoices {', '.join(numbers)}",
+        source=Source.DUNNING,
+        dedupe_key=f"referral:{ref.pk}",
+    )
+
+
+def _decide(
+    ref: Referral, kind: str, frm: tuple[str, ...], to: str, actor: Any, on: dt.date, reason: str
+) -> None:
+    if ref.kind != kind:
+        raise Conflict(f"referral {ref.pk} is a {ref.get_kind_display().lower()}")
+    if ref.status not in frm:
+        raise Conflict(f"referral {ref.pk} is {ref.get_status_display().lower()}", field="status")
+    before = {"status": ref.status}
+    changed = Referral.objects.filter(pk=ref.pk, status=ref.status).update(
+        status=to,
+        decided_by=actor if getattr(actor, "pk", None) else None,
+        decided_on=on,
+        reason=reason[:300],
+    )
+    if changed != 1:
+        raise Conflict(f"referral {ref.pk} was decided by someone else meanwhile")
+    ref.refresh_from_db()
+    audit.record(
+        actor=actor,
+        action=f"dunning.{kind}.{to}",
+        obj=ref,
+        before=before,
+        after={"status": to, "decided_on": on, "reason": reason[:300]},
+    )
+
+
+@transaction.atomic
+def acknowledge_escalation(*, actor: Any, referral: Referral, on_date: dt.date) -> Referral:
+    _decide(referral, Referral.Kind.ESCALATION, ("open",), "acknowledged", actor, on_date, "")
+    return referral
+
+
+@transaction.atomic
+def resolve_escalation(*, actor: Any, referral: Referral, on_date: dt.date, note: str = "") -> Referral:
+    _decide(
+        referral, Referral.Kind.ESCALATION, Referral.OPEN_STATUSES, "resolved", actor, on_date, note.strip()
+    )
+    return referral
+
+
+@transaction.atomic
+def accept_credit_hold(*, actor: Any, referral: Referral, on_date: dt.date, note: str = "") -> Referral:
+    """Accept a credit-hold recommendation: record the decision and flag the account (collections state)."""
+    _decide(referral, Referral.Kind.CREDIT_HOLD, ("open",), "accepted", actor, on_date, note.strip())
+    st = _state(referral.customer)
+    before = audit.snapshot(st)
+    if not st.credit_hold:
+        st.credit_hold, st.credit_hold_since = True, on_date
+        st.save(update_fields=["credit_hold", "credit_hold_since"])
+        audit.record(
+            actor=actor, action="dunning.credit_hold.flag", obj=st, before=before, after=audit.snapshot(st)
+        )
+    return referral
+
+
+@transaction.atomic
+def dismiss_credit_hold(*, actor: Any, referral: Referral, on_date: dt.date, reason: str) -> Referral:
+    if not reason.strip():
+        raise InvalidInput("dismissing a credit-hold recommendation needs a reason", field="reason")
+    _decide(referral, Referral.Kind.CREDIT_HOLD, ("open",), "dismissed", actor, on_date, reason.strip())
+    return referral
 
 
 def _decide_chunk(
@@ -481,6 +645,21 @@ def recheck(
         return Verdict("cancel", "contact opted out of email")
     today = _org_today(now)
     invoices: list[Any]
+    if msg.step_key.startswith(ESCALATION_KEY):
+        ref = Referral.objects.filter(email=msg).first()
+        if ref is None or ref.status not in Referral.OPEN_STATUSES:
+            return Verdict("cancel", "the escalation is no longer open")
+        invoices = [
+            selectors.OpenInvoice(
+                i.pk, i.customer_id, i.number, i.invoice_date, i.due_date, i.open_minor, i.currency
+            )
+            for i in Invoice.objects.filter(
+                pk__in=msg.invoice_ids, status__in=ledger_selectors.OPEN_STATUSES, open_minor__gt=0
+            )
+        ]
+        if not invoices:
+            return Verdict("cancel", "nothing past due any more")
+        return Verdict("send", invoices=invoices)  # an internal email: no customer contact policy
     if msg.step_key == "thanks":
         invoices = [
             selectors.OpenInvoice(
@@ -531,6 +710,10 @@ def recheck(
 def render_message(
     msg: OutboxMessage, invoices: Sequence[Any], as_of: dt.date
 ) -> tuple[str, str, dict[str, Any]]:
+    if msg.step_key.startswith(ESCALATION_KEY):
+        ctx = selectors.escalation_context(msg.customer, invoices, as_of)
+        subject = f"Escalation: {ctx['customer']['account_number']} {ctx['customer']['name']}"[:200]
+        return subject, render_to_string("collections/escalation_email.txt", ctx), ctx
     tpl = selectors.find_template(msg.template_code, msg.language)
     if tpl is None:
         raise InvalidInput(f"no template {msg.template_code!r}", field="template_code")
@@ -544,6 +727,15 @@ def render_message(
 def build_email(
     msg: OutboxMessage, subject: str, body: str, ctx: dict[str, Any], connection: Any
 ) -> EmailMessage:
+    if msg.step_key.startswith(ESCALATION_KEY):  # internal: no unsubscribe, no statement
+        return EmailMessage(
+            subject=subject,
+            body=body,
+            from_email=settings.DEFAULT_FROM_EMAIL,
+            to=[msg.to_email],
+            connection=connection,
+            headers={"Message-ID": message_id(msg), "X-Ardesk-Outbox": str(msg.pk)},
+        )
     unsub = ctx["unsubscribe_url"]
     email = EmailMessage(
         subject=subject,
@@ -650,18 +842,20 @@ def _deliver(pk: int, worker: str, now: dt.datetime, conn: Any, policies: dict[s
                 "outbox %s: sent but the lease was taken over; the resend carries the same Message-ID", pk
             )
         invoices = list(Invoice.objects.filter(pk__in=[i.pk for i in verdict.invoices]))
-        activity_services.log_activity(
-            actor=None,
-            customer=msg.customer,
-            kind=Kind.EMAIL_SENT,
-            occurred_at=now,
-            contact=msg.contact,
-            invoices=invoices,
-            subject=subject,
-            notes=f"to {msg.to_email}; Message-ID {message_id(msg)}",
-            source=Source.DUNNING,
-            dedupe_key=f"outbox:{pk}",
-        )
+        internal = msg.step_key.startswith(ESCALATION_KEY)  # the activity was recorded at escalation
+        if not internal:
+            activity_services.log_activity(
+                actor=None,
+                customer=msg.customer,
+                kind=Kind.EMAIL_SENT,
+                occurred_at=now,
+                contact=msg.contact,
+                invoices=invoices,
+                subject=subject,
+                notes=f"to {msg.to_email}; Message-ID {message_id(msg)}",
+                source=Source.DUNNING,
+                dedupe_key=f"outbox:{pk}",
+            )
         audit.record(actor=None, action="dunning.sent", obj=msg, after={"message_id": message_id(msg)})
     return "sent"
 

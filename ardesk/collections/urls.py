@@ -24,5 +24,11 @@ urlpatterns = [
     path("outbox/", views.outbox, name="outbox"),
     path("outbox/<int:pk>/letter.pdf", views.letter, name="letter"),
     path("outbox/<int:pk>/done/", views.task_done, name="task_done"),
+    path("escalations/", views.escalations, name="escalations"),
+    path("escalations/<int:pk>/ack/", views.escalation_ack, name="escalation_ack"),
+    path("escalations/<int:pk>/resolve/", views.escalation_resolve, name="escalation_resolve"),
+    path("holds/", views.holds, name="holds"),
+    path("holds/<int:pk>/accept/", views.hold_accept, name="hold_accept"),
+    path("holds/<int:pk>/dismiss/", views.hold_dismiss, name="hold_dismiss"),
     path("unsubscribe/<str:token>/", views.unsubscribe, name="unsubscribe"),
 ]

@@ -34,6 +34,7 @@ from .models import (
     Experiment,
     MessageTemplate,
     OutboxMessage,
+    Referral,
     Strategy,
     StrategyStep,
 )
@@ -605,3 +606,60 @@ def unsubscribe(request: HttpRequest, token: str) -> HttpResponse:
         "collections/unsubscribe.html",
         {"email": email, "done": done, "suppressed": selectors.is_suppressed(email)},
     )
+
+
+# --- escalations and credit-hold recommendations -----------------------------------------------------------
+
+credit = requires(Cap.SET_CREDIT, "your role does not decide credit holds")
+
+
+@require_GET
+@manager
+def escalations(request: HttpRequest) -> HttpResponse:
+    rows = list(selectors.referrals_for_user(request.user, Referral.Kind.ESCALATION))
+    return render(request, "collections/escalations.html", {"rows": rows})
+
+
+@require_POST
+@manager
+def escalation_ack(request: HttpRequest, pk: int) -> HttpResponseBase:
+    ref = selectors.get_referral_for_user(request.user, pk)
+    services.acknowledge_escalation(actor=request.user, referral=ref, on_date=today())
+    return redirect(reverse("collections:escalations"))
+
+
+@require_POST
+@manager
+def escalation_resolve(request: HttpRequest, pk: int) -> HttpResponseBase:
+    ref = selectors.get_referral_for_user(request.user, pk)
+    services.resolve_escalation(
+        actor=request.user, referral=ref, on_date=today(), note=request.POST.get("note", "")
+    )
+    return redirect(reverse("collections:escalations"))
+
+
+@require_GET
+@credit
+def holds(request: HttpRequest) -> HttpResponse:
+    rows = list(selectors.referrals_for_user(request.user, Referral.Kind.CREDIT_HOLD))
+    return render(request, "collections/holds.html", {"rows": rows})
+
+
+@require_POST
+@credit
+def hold_accept(request: HttpRequest, pk: int) -> HttpResponseBase:
+    ref = selectors.get_referral_for_user(request.user, pk)
+    services.accept_credit_hold(
+        actor=request.user, referral=ref, on_date=today(), note=request.POST.get("note", "")
+    )
+    return redirect(reverse("collections:holds"))
+
+
+@require_POST
+@credit
+def hold_dismiss(request: HttpRequest, pk: int) -> HttpResponseBase:
+    ref = selectors.get_referral_for_user(request.user, pk)
+    services.dismiss_credit_hold(
+        actor=request.user, referral=ref, on_date=today(), reason=request.POST.get("reason", "")
+    )
+    return redirect(reverse("collections:holds"))

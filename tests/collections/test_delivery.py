@@ -237,9 +237,9 @@ def test_commands_run_send_and_bounce(book, dunning, smtp):
     call_command("dunning", "run", "--as-of", "2026-03-02", stdout=out)
     assert out.getvalue().splitlines() == [
         "dunning 2026-03-02: 1 customers with a step due, 1 decisions (email 1): 1 new outbox rows, 0 already "
-        "there; 0 blocked",
+        "there; 0 blocked; 0 escalations/credit-hold recommendations raised",
         "dunning 2026-03-02: 1 customers with a step due, 1 decisions (email 1): 0 new outbox rows, 1 already "
-        "there; 0 blocked",
+        "there; 0 blocked; 0 escalations/credit-hold recommendations raised",
     ]
     out = io.StringIO()
     call_command("dunning", "send", "--once", "--worker", "cli", stdout=out)

@@ -29,7 +29,7 @@ EXPECTED = {
     10: ["call:"],
     19: [],
     20: ["email:final"],
-    30: ["escalate:"],
+    30: ["email:", "escalate:"],  # the escalation task and the email to bob's manager (mona)
     45: ["credit_hold:"],
     46: [],
 }
@@ -46,7 +46,8 @@ def test_each_day_around_the_due_date_with_the_clock_moving(book, dunning):
             call_command("dunning", "run", stdout=out)
             rows = OutboxMessage.objects.filter(run_date=DUE + dt.timedelta(days=day))
             assert [f"{r.action}:{r.template_code}" for r in rows] == expected, day
-    assert OutboxMessage.objects.count() == 6
+    assert OutboxMessage.objects.count() == 7
+    assert OutboxMessage.objects.get(action="email", template_code="").to_email == "mona@example.com"
 
 
 def test_branch_letter_when_the_last_call_went_unanswered(book, dunning):

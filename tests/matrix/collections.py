@@ -133,6 +133,42 @@ PAGES: list[Page] = [
         "audrey",
         "alice",
     ),
+    Page("collections:escalations", "get", lambda o: f"{P}/escalations/", "mona", "bob", None),
+    Page(
+        "collections:escalation_ack",
+        "post",
+        lambda o: f"{P}/escalations/{o['escalation'].pk}/ack/",
+        "mona",
+        "bob",
+        "walt",
+    ),
+    Page(
+        "collections:escalation_resolve",
+        "post",
+        lambda o: f"{P}/escalations/{o['escalation'].pk}/resolve/",
+        "mona",
+        "bob",
+        "walt",
+        {"note": "agreed a plan"},
+    ),
+    Page("collections:holds", "get", lambda o: f"{P}/holds/", "cora", "bob", None),
+    Page(
+        "collections:hold_accept",
+        "post",
+        lambda o: f"{P}/holds/{o['hold_referral'].pk}/accept/",
+        "cora",
+        "bob",
+        "walt",
+    ),
+    Page(
+        "collections:hold_dismiss",
+        "post",
+        lambda o: f"{P}/holds/{o['hold_referral'].pk}/dismiss/",
+        "cora",
+        "bob",
+        "walt",
+        {"reason": "insured"},
+    ),
     Page(
         "collections:unsubscribe",
         "get",
@@ -161,7 +197,7 @@ OPS: list[Op] = [
 def extend(objs: dict[str, Any], book: Any) -> None:
     """Add this app's objects (all on bob's customer C-200) to objs."""
     from ardesk.collections import selectors, services
-    from ardesk.collections.models import OutboxMessage
+    from ardesk.collections.models import OutboxMessage, Referral
 
     beta = objs["customer"]
     services.save_template(
@@ -195,5 +231,11 @@ def extend(objs: dict[str, Any], book: Any) -> None:
         dunning_block=block,
         outbox_letter=rows["letter"],
         outbox_call=rows["call"],
+    )
+    objs["escalation"] = Referral.objects.create(
+        customer=beta, kind="escalation", manager=book.mona, invoice_ids=[objs["invoice"].pk], raised_on=day
+    )
+    objs["hold_referral"] = Referral.objects.create(
+        customer=beta, kind="credit_hold", invoice_ids=[objs["invoice"].pk], raised_on=day
     )
     objs["unsubscribe_token"] = selectors.unsubscribe_token("pat@beta.example")
