@@ -791,25 +791,43 @@ def _aging_rows(
         lines[(None, organization().base_currency)] = (zero, 0, 0, 0, 0)
     names = slice_labels(by, {k for k, _ in lines})
     rows = [
-        AgingRow(
-            key=_row_key(by, k, cur),
-            label=cur if by == "currency" else names[k],
-            currency=cur,
-            currency_mode=currency_mode,
-            as_of=as_of,
-            basis=basis,
-            bucket_labels=labels,
-            buckets=tuple(buckets),
-            open_invoices=count,
-            open_ar=open_ar,
-            unapplied_cash=cash_minor,
-            open_credits=credit_minor,
-            net_ar=open_ar - cash_minor - credit_minor,
+        _aging_row(
+            key, line, names, by=by, as_of=as_of, basis=basis, labels=labels, currency_mode=currency_mode
         )
-        for (k, cur), (buckets, count, open_ar, cash_minor, credit_minor) in lines.items()
+        for key, line in lines.items()
     ]
     rows.sort(key=lambda r: (r.label.casefold(), r.key or "", r.currency))
     return rows
+
+
+def _aging_row(
+    key: q.SliceKey,
+    line: tuple[list[int], int, int, int, int],
+    names: Mapping[Any, str],
+    *,
+    by: str | None,
+    as_of: dt.date,
+    basis: d.Basis,
+    labels: tuple[str, ...],
+    currency_mode: CurrencyMode,
+) -> AgingRow:
+    k, cur = key
+    buckets, count, open_ar, cash_minor, credit_minor = line
+    return AgingRow(
+        key=_row_key(by, k, cur),
+        label=cur if by == "currency" else names[k],
+        currency=cur,
+        currency_mode=currency_mode,
+        as_of=as_of,
+        basis=basis,
+        bucket_labels=labels,
+        buckets=tuple(buckets),
+        open_invoices=count,
+        open_ar=open_ar,
+        unapplied_cash=cash_minor,
+        open_credits=credit_minor,
+        net_ar=open_ar - cash_minor - credit_minor,
+    )
 
 
 def _top_rows(
@@ -837,26 +855,19 @@ def _top_rows(
             found = [pk for pk in found if pk[0] >= last]
         chosen.extend(key for _pd, key in found)
     names = slice_labels(by, {k for k, _ in chosen})
-    rows = []
-    for k, cur in chosen:
-        buckets, count, open_ar, cash_minor, credit_minor = lines[(k, cur)]
-        rows.append(
-            AgingRow(
-                key=_row_key(by, k, cur),
-                label=cur if by == "currency" else names[k],
-                currency=cur,
-                currency_mode=currency_mode,
-                as_of=as_of,
-                basis=basis,
-                bucket_labels=labels,
-                buckets=tuple(buckets),
-                open_invoices=count,
-                open_ar=open_ar,
-                unapplied_cash=cash_minor,
-                open_credits=credit_minor,
-                net_ar=open_ar - cash_minor - credit_minor,
-            )
+    rows = [
+        _aging_row(
+            key,
+            lines[key],
+            names,
+            by=by,
+            as_of=as_of,
+            basis=basis,
+            labels=labels,
+            currency_mode=currency_mode,
         )
+        for key in chosen
+    ]
     rows.sort(key=lambda r: (r.currency, -(r.open_ar - r.buckets[0]), r.label.casefold(), r.key or ""))
     out: list[AgingRow] = []
     for cur in sorted({r.currency for r in rows}):
