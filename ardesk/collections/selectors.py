@@ -352,6 +352,15 @@ def referrals_for_user(user: Any, kind: str) -> QuerySet[Referral]:
     )
 
 
+def accounts_on_hold_for_user(user: Any) -> QuerySet[AccountState]:
+    """Accounts on credit hold among the customers in the user's scope, longest on hold first."""
+    return (
+        AccountState.objects.filter(credit_hold=True, customer__in=customers_for_user(user))
+        .select_related("customer", "customer__collector")
+        .order_by("credit_hold_since", "customer_id")
+    )
+
+
 def get_referral_for_user(user: Any, pk: int) -> Referral:
     ref = (
         Referral.objects.filter(pk=pk, customer__in=customers_for_user(user))

@@ -304,6 +304,28 @@ def dismiss_credit_hold(*, actor: Any, referral: Referral, on_date: dt.date, rea
     return referral
 
 
+@transaction.atomic
+def lift_credit_hold(*, actor: Any, customer: Customer, on_date: dt.date, reason: str) -> AccountState:
+    """Take an account off credit hold (paid up, payment plan agreed, security received...): the reason
+    is required and audited beside the date the hold started."""
+    if not reason.strip():
+        raise InvalidInput("lifting a credit hold needs a reason", field="reason")
+    st = _state(customer)
+    if not st.credit_hold:
+        raise Conflict(f"{customer.account_number} is not on credit hold")
+    before = audit.snapshot(st)
+    st.credit_hold, st.credit_hold_since = False, None
+    st.save(update_fields=["credit_hold", "credit_hold_since"])
+    audit.record(
+        actor=actor,
+        action="dunning.credit_hold.lift",
+        obj=st,
+        before=before,
+        after={**audit.snapshot(st), "lifted_on": on_date, "reason": reason.strip()[:300]},
+    )
+    return st
+
+
 def _decide_chunk(
     book: selectors.StrategyBook,
     ids: list[int],

@@ -30,5 +30,6 @@ urlpatterns = [
     path("holds/", views.holds, name="holds"),
     path("holds/<int:pk>/accept/", views.hold_accept, name="hold_accept"),
     path("holds/<int:pk>/dismiss/", views.hold_dismiss, name="hold_dismiss"),
+    path("holds/customers/<int:pk>/lift/", views.hold_lift, name="hold_lift"),
     path("unsubscribe/<str:token>/", views.unsubscribe, name="unsubscribe"),
 ]

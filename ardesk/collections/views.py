@@ -642,7 +642,8 @@ def escalation_resolve(request: HttpRequest, pk: int) -> HttpResponseBase:
 @credit
 def holds(request: HttpRequest) -> HttpResponse:
     rows = list(selectors.referrals_for_user(request.user, Referral.Kind.CREDIT_HOLD))
-    return render(request, "collections/holds.html", {"rows": rows})
+    on_hold = list(selectors.accounts_on_hold_for_user(request.user))
+    return render(request, "collections/holds.html", {"rows": rows, "on_hold": on_hold})
 
 
 @require_POST
@@ -661,5 +662,15 @@ def hold_dismiss(request: HttpRequest, pk: int) -> HttpResponseBase:
     ref = selectors.get_referral_for_user(request.user, pk)
     services.dismiss_credit_hold(
         actor=request.user, referral=ref, on_date=today(), reason=request.POST.get("reason", "")
+    )
+    return redirect(reverse("collections:holds"))
+
+
+@require_POST
+@credit
+def hold_lift(request: HttpRequest, pk: int) -> HttpResponseBase:
+    customer = ledger_selectors.get_customer_for_user(request.user, pk)
+    services.lift_credit_hold(
+        actor=request.user, customer=customer, on_date=today(), reason=request.POST.get("reason", "")
     )
     return redirect(reverse("collections:holds"))

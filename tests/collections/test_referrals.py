@@ -188,3 +188,29 @@ def test_holds_page_accept_dismiss_and_panel(client, book, escalated, django_ass
         html = client.get(f"/collections/customers/{book.customers['beta'].pk}/panel/").content.decode()
     assert "on hold</span> since 2026-04-15" in html
     assert "Escalation (open) raised 2026-03-31 to mona" in html
+
+
+def test_a_credit_hold_is_lifted_with_a_reason(client, book, escalated, django_assert_max_num_queries):
+    cs.run_dunning(actor=None, as_of=HOLD_DAY)
+    beta = book.customers["beta"]
+    cs.accept_credit_hold(
+        actor=book.cora, referral=Referral.objects.get(customer=beta, kind="credit_hold"), on_date=HOLD_DAY
+    )
+    _login(client, book.cora)
+    with django_assert_max_num_queries(12):
+        resp = client.get("/collections/holds/")
+    assert [st.customer.account_number for st in resp.context["on_hold"]] == ["C-200"]
+    url = f"/collections/holds/customers/{beta.pk}/lift/"
+    assert client.post(url, {"reason": " "}).status_code == 422  # a reason is required; nothing changes
+    assert AccountState.objects.get(customer=beta).credit_hold
+    _login(client, book.walt)  # beta is not in walt's team: 404, and the hold stays
+    assert client.post(url, {"reason": "paid"}).status_code == 404
+    _login(client, book.cora)
+    assert client.post(url, {"reason": "paid up in full"}).status_code == 302
+    st = AccountState.objects.get(customer=beta)
+    assert (st.credit_hold, st.credit_hold_since) == (False, None)
+    lift = AuditLog.objects.get(action="dunning.credit_hold.lift")
+    assert (lift.before["credit_hold_since"], lift.after["reason"]) == ("2026-04-15", "paid up in full")
+    assert client.get("/collections/holds/").context["on_hold"] == []
+    with pytest.raises(Conflict):  # lifting twice
+        cs.lift_credit_hold(actor=book.cora, customer=beta, on_date=HOLD_DAY, reason="again")

@@ -170,6 +170,15 @@ PAGES: list[Page] = [
         {"reason": "insured"},
     ),
     Page(
+        "collections:hold_lift",
+        "post",
+        lambda o: f"{P}/holds/customers/{o['customer'].pk}/lift/",
+        "cora",
+        "bob",
+        "walt",
+        {"reason": "paid up"},
+    ),
+    Page(
         "collections:unsubscribe",
         "get",
         lambda o: f"{P}/unsubscribe/{o['unsubscribe_token']}/",
@@ -197,7 +206,7 @@ OPS: list[Op] = [
 def extend(objs: dict[str, Any], book: Any) -> None:
     """Add this app's objects (all on bob's customer C-200) to objs."""
     from ardesk.collections import selectors, services
-    from ardesk.collections.models import OutboxMessage, Referral
+    from ardesk.collections.models import AccountState, OutboxMessage, Referral
 
     beta = objs["customer"]
     services.save_template(
@@ -234,6 +243,10 @@ def extend(objs: dict[str, Any], book: Any) -> None:
     )
     objs["escalation"] = Referral.objects.create(
         customer=beta, kind="escalation", manager=book.mona, invoice_ids=[objs["invoice"].pk], raised_on=day
+    )
+    # beta is on credit hold, so that lifting it is possible for the right persona
+    AccountState.objects.update_or_create(
+        customer=beta, defaults={"credit_hold": True, "credit_hold_since": day}
     )
     objs["hold_referral"] = Referral.objects.create(
         customer=beta, kind="credit_hold", invoice_ids=[objs["invoice"].pk], raised_on=day
