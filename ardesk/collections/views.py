@@ -11,6 +11,7 @@ import datetime as dt
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
+from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse, HttpResponseBase
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -86,12 +87,19 @@ def _collector_for(request: HttpRequest) -> Any:
     return found
 
 
+WORKLIST_PAGE = 50
+
+
 def _worklist_context(request: HttpRequest, message: str = "", error: str = "") -> dict[str, Any]:
     as_of = today()
     collector = _collector_for(request)
     entries = selectors.worklist(request.user, as_of, collector)
+    # a manager's or admin's list runs to thousands of accounts: the page shows them WORKLIST_PAGE at a
+    # time (the export has them all)
+    number = request.GET.get("page") or request.POST.get("page") or 1
     return {
         "entries": entries,
+        "page": Paginator(entries, WORKLIST_PAGE).get_page(number),
         "as_of": as_of,
         "collector": collector,
         "templates": sorted({t.code for t in MessageTemplate.objects.all()}),

@@ -255,3 +255,27 @@ def test_management_links_only_for_those_who_may_manage_dunning(client, book, po
         page = client.get("/collections/worklist/").content.decode()
         assert ('href="/collections/strategies/"' in page) is shown, persona
         assert 'href="/collections/outbox/"' in page
+
+
+@time_machine.travel(TODAY, tick=False)
+def test_a_long_worklist_is_paged_and_the_export_has_every_account(client, book):
+    """55 past-due accounts: page 1 shows ranks 1-50 of the full ranking, page 2 ranks 51-55; the CSV has
+    all 55."""
+    for n in range(55):
+        cust = lf.customer(f"C-5{n:02}", f"Paged {n:02}", collector=book.alice)
+        lf.invoice(cust, f"PG-{n:02}", f"{1000 + n * 10}.00", date=D(2026, 1, 1), due=D(2026, 1, 31))
+    _login(client, book.alice)
+    first = client.get("/collections/worklist/")
+    ranking = [e.facts.account_number for e in first.context["entries"]]
+    assert len(ranking) == 55
+    assert [e.facts.account_number for e in first.context["page"].object_list] == ranking[:50]
+    html = first.content.decode()
+    assert "55 accounts · page 1 of 2" in html and 'href="?page=2"' in html
+    second = client.get("/collections/worklist/?page=2")
+    assert [e.facts.account_number for e in second.context["page"].object_list] == ranking[50:]
+    page2 = second.content.decode()
+    assert '<td class="num">51</td>' in page2 and '<td class="num">55</td>' in page2
+    assert f'data-account="{ranking[50]}"' in page2 and f'data-account="{ranking[49]}"' not in page2
+    export = client.get("/collections/worklist/?export=csv")
+    csv_lines = b"".join(export.streaming_content).decode().strip().splitlines()
+    assert len(csv_lines) == 1 + 55
