@@ -8,8 +8,9 @@ import datetime as dt
 import hashlib
 import math
 import zoneinfo
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
+from decimal import ROUND_HALF_EVEN, Decimal
 from typing import Any
 
 from django.template import Context, Engine, TemplateSyntaxError
@@ -138,14 +139,31 @@ class Welch:
     df: float
     p: float
 
-    def statement(self, what: str, confidence: float = 0.95) -> str:
+    def statement(
+        self, what: str, confidence: float = 0.95, unit: Callable[[float], str] | None = None
+    ) -> str:
+        """One sentence for the page. `unit` formats the means and the difference (money: see
+        `money_unit`); by default two decimals."""
+        show = unit or (lambda x: f"{x:.2f}")
         sig = self.p < 1 - confidence
         verdict = "significant" if sig else "not significant"
+        sign = "+" if self.diff >= 0 else "-"
         return (
-            f"{what}: challenger {self.mean_b:.2f} vs champion {self.mean_a:.2f} "
-            f"(difference {self.diff:+.2f}, Welch t = {self.t:.2f}, df = {self.df:.1f}, p = {self.p:.3f}; "
-            f"{verdict} at {confidence:.0%})"
+            f"{what}: challenger {show(self.mean_b)} vs champion {show(self.mean_a)} "
+            f"(difference {sign}{show(abs(self.diff))}, Welch t = {self.t:.2f}, df = {self.df:.1f}, "
+            f"p = {self.p:.3f}; {verdict} at {confidence:.0%})"
         )
+
+
+def money_unit(currency: str) -> Callable[[float], str]:
+    """Formats a statistic of amounts in minor units (a mean, a difference) as money: rounded once to the
+    nearest minor unit, half to even, then shown with the currency code."""
+
+    def show(minor: float) -> str:
+        rounded = int(Decimal(repr(minor)).quantize(Decimal(1), rounding=ROUND_HALF_EVEN))
+        return f"{format_minor(rounded, currency)} {currency}"
+
+    return show
 
 
 def welch(a: Sequence[float], b: Sequence[float]) -> Welch | None:

@@ -536,11 +536,15 @@ class ExperimentResult:
     experiment: Experiment
     arms: dict[str, ArmKpis]
     tests: list[tuple[str, logic.Welch | None]]
+    currency: str = ""  # the base currency the cash figures are in
 
     def statements(self) -> list[str]:
         out = []
         for what, w in self.tests:
-            out.append(w.statement(what) if w else f"{what}: too few observations in an arm for a test")
+            unit = logic.money_unit(self.currency) if what.startswith("cash") else None
+            out.append(
+                w.statement(what, unit=unit) if w else f"{what}: too few observations in an arm for a test"
+            )
         return out
 
 
@@ -595,8 +599,8 @@ def experiment_result(exp: Experiment, as_of: dt.date) -> ExperimentResult:
         arms[side[cid]].pct_past_due.append(100.0 * (past_due or 0) / open_minor)
     ch, cl = arms["champion"], arms["challenger"]
     tests = [
-        ("cash collected per customer (minor units)", logic.welch(ch.cash, cl.cash)),
+        ("cash collected per customer", logic.welch(ch.cash, cl.cash)),
         ("days to pay", logic.welch(ch.days_to_pay, cl.days_to_pay)),
         ("% past due", logic.welch(ch.pct_past_due, cl.pct_past_due)),
     ]
-    return ExperimentResult(exp, arms, tests)
+    return ExperimentResult(exp, arms, tests, currency=base)

@@ -213,6 +213,11 @@ def test_champion_challenger_kpis_with_a_confidence_statement(book, dunning):
     assert sorted(result.arms["champion"].pct_past_due) == sorted(
         pct[pk] for pk, _ in made if logic.arm(pk, salt) == "champion"
     )
+    # every customer paid 100.00 in the window: the cash test reads in dollars, with no difference
+    assert result.tests[0][0] == "cash collected per customer"
+    assert result.statements()[0].startswith(
+        "cash collected per customer: challenger 100.00 USD vs champion 100.00 USD (difference +0.00 USD, "
+    )
     (what, w) = result.tests[1]
     assert what == "days to pay"
     expected = logic.welch([float(d) for d in champ], [float(d) for d in chall])

@@ -101,6 +101,14 @@ def test_welch_t_test_exact_values():
         "days to pay: challenger 30.20 vs champion 22.00 (difference +8.20, Welch t = 4.56, df = 7.7, "
         "p = 0.002; significant at 95%)"
     )
+    # cash in minor units is shown as money, each figure rounded once to the cent (half to even)
+    cash = logic.welch([10000, 12050, 9900], [15000, 14001, 16250])
+    assert cash.statement("cash collected per customer", unit=logic.money_unit("USD")).startswith(
+        "cash collected per customer: challenger 150.84 USD vs champion 106.50 USD (difference +44.34 USD, "
+    )
+    assert logic.money_unit("USD")(-0.5) == "0.00 USD"  # -0.5 cent rounds to even: zero, no sign
+    assert logic.money_unit("JPY")(1234.5) == "1,234 JPY"  # half to even, no decimals for yen
+    assert logic.money_unit("USD")(123456.5) == "1,234.56 USD"
     assert logic.welch([1.0], [2.0, 3.0]) is None
     same = logic.welch([1, 2, 3], [1, 2, 3])
     assert (same.t, same.p) == (0.0, 1.0)
