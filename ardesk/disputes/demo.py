@@ -23,14 +23,11 @@ from collections import defaultdict
 from typing import Any
 
 from django.contrib.auth import get_user_model
-from django.contrib.auth.hashers import make_password
-from django.contrib.auth.models import Group
 from django.db.models import Count
 
 from ardesk.activities.models import Activity, Source
 from ardesk.activities.models import Kind as ActivityKind
 from ardesk.core.money import Money
-from ardesk.core.roles import Role
 from ardesk.ledger.models import Application, Customer, Invoice
 
 from . import services
@@ -49,8 +46,7 @@ from .models import (
     Status,
 )
 
-PASSWORD = "ardesk-demo"
-RESOLVERS = (("rita", "Rita Moreno", Department.BILLING), ("sam", "Sam Okoye", Department.SHIPPING))
+RESOLVERS = (("rita", Department.BILLING), ("sam", Department.SHIPPING))
 # the ledger demo's dispute memo reasons -> (reason code, root cause, kind)
 MEMO_REASONS: dict[str, tuple[str, str, str]] = {
     "Pricing dispute": ("pricing", RootCause.PRICING_ERROR, Kind.DEDUCTION),
@@ -88,21 +84,14 @@ DISPUTED_SHARE = 0.08  # of the other customers' past-due open invoices
 
 
 def _resolvers() -> dict[str, Any]:
-    User = get_user_model()
-    group, _ = Group.objects.get_or_create(name=Role.RESOLVER.value)
-    out: dict[str, Any] = {}
-    for username, name, dept in RESOLVERS:
-        first, last = name.split(" ", 1)
-        user, created = User.objects.get_or_create(
-            username=username,
-            defaults={"first_name": first, "last_name": last, "email": f"{username}@ardesk-demo.example"},
-        )
-        if created:
-            user.password = make_password(PASSWORD, salt=f"ardesk-demo-{username}")
-            user.save(update_fields=["password"])
-        user.groups.add(group)
-        out[dept] = user
-    return out
+    """The dispute owners of other departments: demo logins the ledger demo creates (DEMO_USERS)."""
+    users = get_user_model().objects.in_bulk(
+        [username for username, _dept in RESOLVERS], field_name="username"
+    )
+    missing = sorted({u for u, _ in RESOLVERS} - set(users))
+    if missing:
+        raise RuntimeError(f"the ledger demo did not create the dispute owners {', '.join(missing)}")
+    return {dept: users[username] for username, dept in RESOLVERS}
 
 
 class _Plan:
