@@ -118,17 +118,28 @@ def _candidate_ids(book: selectors.StrategyBook, as_of: dt.date) -> list[int]:
 
 
 @transaction.atomic
-def run_dunning(*, actor: Any, as_of: dt.date, chunk_size: int = CHUNK) -> RunSummary:
-    """Evaluate every customer with a step due on `as_of` and write the outbox rows (idempotent)."""
+def run_dunning(
+    *,
+    actor: Any,
+    as_of: dt.date,
+    chunk_size: int = CHUNK,
+    progress: Callable[[int, int], None] | None = None,
+) -> RunSummary:
+    """Evaluate every customer with a step due on `as_of` and write the outbox rows (idempotent).
+
+    `progress(done, total)` is called after each chunk of candidate customers (for a progress bar)."""
     book = selectors.StrategyBook.load()
     summary = RunSummary(as_of=as_of)
     ids = _candidate_ids(book, as_of)
     summary.candidates = len(ids)
     branched = {sid for sid, steps in book.steps.items() if any(s.branch for s in steps)}
     for start in range(0, len(ids), chunk_size):
-        rows = _decide_chunk(book, ids[start : start + chunk_size], as_of, branched, summary)
+        chunk = ids[start : start + chunk_size]
+        rows = _decide_chunk(book, chunk, as_of, branched, summary)
         summary.decided += len(rows)
         summary.created += _write_rows(rows)
+        if progress is not None:
+            progress(start + len(chunk), len(ids))
     summary.referrals = raise_referrals(actor=actor, as_of=as_of)
     audit.record(
         actor=actor,

@@ -85,8 +85,15 @@ def test_blocks_promises_and_disputes_leave_invoices_out(book, dunning):
         invoices=[a2],
         occurred_at=dt.datetime(2026, 3, 1, 10, tzinfo=dt.UTC),
     )
-    summary = cs.run_dunning(actor=None, as_of=D(2026, 3, 2))
+    ticks: list[tuple[int, int]] = []
+    summary = cs.run_dunning(
+        actor=None,
+        as_of=D(2026, 3, 2),
+        chunk_size=2,
+        progress=lambda done, total: ticks.append((done, total)),
+    )
     assert (summary.candidates, summary.created, summary.blocked) == (3, 2, 1)
+    assert ticks == [(2, 3), (3, 3)]  # one tick per chunk of candidate customers, for the progress bar
     rows = {
         r.customer.account_number: r.invoice_ids for r in OutboxMessage.objects.select_related("customer")
     }

@@ -14,10 +14,12 @@ import datetime as dt
 import os
 import socket
 import time
-from typing import Any
+from typing import IO, Any, cast
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.utils import timezone
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from ardesk.collections import services
 from ardesk.core.errors import ArdeskError
@@ -50,8 +52,7 @@ class Command(BaseCommand):
     def handle(self, *args: Any, **opts: Any) -> None:
         try:
             if opts["what"] == "run":
-                summary = services.run_dunning(actor=None, as_of=opts["as_of"] or timezone.localdate())
-                self.stdout.write(summary.line())
+                self._run(opts)
             elif opts["what"] == "bounce":
                 row = services.record_bounce(actor=None, email=opts["email"], detail=opts["detail"])
                 self.stdout.write(f"{row.email}: suppressed ({row.get_reason_display().lower()})")
@@ -59,6 +60,27 @@ class Command(BaseCommand):
                 self._send(opts)
         except ArdeskError as exc:
             raise CommandError(exc.message) from None
+
+    def _run(self, opts: dict[str, Any]) -> None:
+        """The day's decisions, with a progress bar over the candidate customers on a terminal."""
+        out = cast(IO[str], getattr(self.stdout, "_out", self.stdout))
+        console = Console(file=out, highlight=False)
+        as_of = opts["as_of"] or timezone.localdate()
+        show = opts["verbosity"] >= 1 and console.is_terminal
+        columns = (
+            TextColumn("{task.description:<10}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TimeElapsedColumn(),
+        )
+        with Progress(*columns, console=console, disable=not show) as bar:
+            task = bar.add_task("customers", total=None)
+
+            def advance(done: int, total: int) -> None:
+                bar.update(task, completed=done, total=total)
+
+            summary = services.run_dunning(actor=None, as_of=as_of, progress=advance)
+        self.stdout.write(summary.line())
 
     def _send(self, opts: dict[str, Any]) -> None:
         lease = dt.timedelta(seconds=opts["lease_seconds"])
