@@ -212,6 +212,16 @@ ARDESK_DASHBOARD_CACHE_SECONDS = envint("ARDESK_DASHBOARD_CACHE_SECONDS", 300)
 # KPI pages read past-period figures from fresh snapshots (`ardesk snapshot`) instead of recomputing them;
 # a snapshot that the ledger changed under is never served. Off = always compute live.
 ARDESK_DASHBOARD_SNAPSHOTS = envbool("ARDESK_DASHBOARD_SNAPSHOTS", True)
+# The columnar copy of the ledger (DuckDB) that KPI computations over large scopes run on
+# (`metrics.columnar`; built by `ardesk columnar sync`, then kept up to date by every computation that uses
+# it). Empty = off. Scopes under ARDESK_COLUMNAR_MIN_CUSTOMERS customers use the database itself.
+ARDESK_COLUMNAR_PATH = os.environ.get(
+    "ARDESK_COLUMNAR_PATH", "" if TESTING else str(BASE_DIR / "var" / "columnar.duckdb")
+)
+ARDESK_COLUMNAR_MIN_CUSTOMERS = envint("ARDESK_COLUMNAR_MIN_CUSTOMERS", 50_000)
+# DuckDB's memory limit for those computations (it spills to disk beyond it); threads: 0 = every core.
+ARDESK_COLUMNAR_MEMORY_LIMIT = os.environ.get("ARDESK_COLUMNAR_MEMORY_LIMIT", "1GB")
+ARDESK_COLUMNAR_THREADS = envint("ARDESK_COLUMNAR_THREADS", 0)
 
 LOGGING = {
     "version": 1,

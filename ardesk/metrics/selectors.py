@@ -26,6 +26,7 @@ from django.db.models import Q
 from ardesk.core.errors import InvalidInput
 from ardesk.ledger.selectors import customer_scope_q, fx_rate, organization
 
+from . import columnar
 from . import definitions as d
 from . import queries as q
 
@@ -339,6 +340,7 @@ def kpis(
     currency_mode: CurrencyMode = "currency",
     baseline: dt.date | None = None,
     countback_months: int = 12,
+    columnar_engine: bool | None = None,
 ) -> list[KpiRow]:
     """Every KPI of DOMAIN.md at the end of `as_of`, one row per slice of `by` (None = one total) and
     currency, within `user`'s scope.
@@ -351,21 +353,25 @@ def kpis(
 
     A slice appears when it has anything (open items, sales, payments, credits) in the period; with no
     `by` and nothing at all (an as-of date before the first invoice) one all-zero row in the base
-    currency is returned."""
+    currency is returned.
+
+    `columnar_engine`: None = the columnar copy of the ledger when the scope is large enough (see
+    `metrics.columnar`), False = never, True = whenever it can; the figures are the same either way."""
     bounds = _check(basis=basis, currency_mode=currency_mode, window_days=window_days, bounds=bounds)
     if not 1 <= countback_months <= 120:
         raise InvalidInput("countback months must be 1 to 120", field="countback_months")
     sliced = q.customer_dimension(_scope(user), by, entity=entity, filters=filters)
     labels = tuple(d.bucket_labels(bounds, basis))
-    got = kpi_facts(
-        sliced,
-        as_of,
-        window_days=window_days,
-        basis=basis,
-        bounds=bounds,
-        countback_months=countback_months,
-        baseline=baseline,
-    )
+    with columnar.session([sliced], use=columnar_engine) as engine:
+        got = kpi_facts(
+            engine.slices[0],
+            as_of,
+            window_days=window_days,
+            basis=basis,
+            bounds=bounds,
+            countback_months=countback_months,
+            baseline=baseline,
+        )
     return _kpi_rows(
         got,
         by=by,
@@ -657,6 +663,7 @@ def portfolio(
     currency_mode: CurrencyMode = "currency",
     beginning: bool = True,
     sales: bool = True,
+    columnar_engine: bool | None = None,
 ) -> list[PortfolioRow]:
     """The portfolio figures of `kpis()` (same arguments, same scope, same integers and ratios): open AR
     and its buckets, current, past due, over 90, beginning AR and the window's sales, and the ratios made
@@ -675,18 +682,20 @@ def portfolio(
     translated as `kpis()` translates it (the buckets one by one, open AR = their sum), then added up.
     With no `by` and nothing at all, one all-zero row in the base currency. Sorted by key and currency."""
     bounds = _check(basis=basis, currency_mode=currency_mode, window_days=window_days, bounds=bounds)
-    sliced = q.customer_dimension(_scope(user), by, entity=entity, filters=filters)
     start = as_of - dt.timedelta(days=window_days)
     n_buckets = len(d.bucket_labels(bounds, basis))
-    (opened,) = q.open_item_sets(sliced, as_of, [q.OpenSet(basis=basis, months=False)], bounds=bounds)
-    began: dict[q.SliceKey, int] = {}
-    if beginning:
-        began = {
-            key: agg.open_ar
-            for key, agg in q.open_items(sliced, start, bounds=bounds, detail=False).items()
-            if agg.open_ar
-        }
-    sold = q.window_sales(sliced, as_of, window_start=start) if sales else {}
+    given = q.customer_dimension(_scope(user), by, entity=entity, filters=filters)
+    with columnar.session([given], use=columnar_engine) as engine:
+        sliced = engine.slices[0]
+        (opened,) = q.open_item_sets(sliced, as_of, [q.OpenSet(basis=basis, months=False)], bounds=bounds)
+        began: dict[q.SliceKey, int] = {}
+        if beginning:
+            began = {
+                key: agg.open_ar
+                for key, agg in q.open_items(sliced, start, bounds=bounds, detail=False).items()
+                if agg.open_ar
+            }
+        sold = q.window_sales(sliced, as_of, window_start=start) if sales else {}
     facts: dict[q.SliceKey, Facts] = {}
     for key in set(opened) | set(began) | set(sold):
         o = opened.get(key) or q.OpenAgg(buckets=[0] * n_buckets)
@@ -738,6 +747,7 @@ def aging(
     filters: Mapping[str, Any] | None = None,
     currency_mode: CurrencyMode = "currency",
     top: int | None = None,
+    columnar_engine: bool | None = None,
 ) -> list[AgingRow]:
     """The aging at the end of `as_of` per slice of `by` and currency, within `user`'s scope. Buckets
     (the organization's unless `bounds` is given; due-date basis unless `basis="invoice"`) add up to the
@@ -746,10 +756,12 @@ def aging(
     if top is not None and top < 0:
         raise InvalidInput("top must be 0 or more", field="top")
     bounds = _check(basis=basis, currency_mode=currency_mode, bounds=bounds)
-    sliced = q.customer_dimension(_scope(user), by, entity=entity, filters=filters)
-    # the buckets only: the aging has no use for the invoice months of true DSO
-    opened = q.open_items(sliced, as_of, bounds=bounds, basis=basis, months=False)
-    shared = OpenFacts(opened, *q.unapplied(sliced, as_of))
+    given = q.customer_dimension(_scope(user), by, entity=entity, filters=filters)
+    with columnar.session([given], use=columnar_engine) as engine:
+        sliced = engine.slices[0]
+        # the buckets only: the aging has no use for the invoice months of true DSO
+        opened = q.open_items(sliced, as_of, bounds=bounds, basis=basis, months=False)
+        shared = OpenFacts(opened, *q.unapplied(sliced, as_of))
     return _aging_rows(
         shared, by=by, as_of=as_of, basis=basis, bounds=bounds, currency_mode=currency_mode, top=top
     )
@@ -907,6 +919,7 @@ def kpis_and_aging(
     countback_months: int = 12,
     beginning: Sequence[KpiRow] | None = None,
     aging_top: int | None = None,
+    columnar_engine: bool | None = None,
 ) -> tuple[list[KpiRow], list[AgingRow]]:
     """`kpis(user, as_of, by, ...)` and `aging(user, as_of, aging_by, basis=aging_basis, ...)` (same
     scope, filters, bounds and currency mode; `aging_basis` defaults to `basis`), with the items open
@@ -919,7 +932,9 @@ def kpis_and_aging(
 
     With `aging_top`, the aging holds only the `aging_top` slices of each currency with the largest
     past-due amount (open AR less the first bucket), largest first, then by label (the overview's top
-    past-due customers, without labelling every customer of the book)."""
+    past-due customers, without labelling every customer of the book).
+
+    `columnar_engine` as in `kpis()`."""
     if aging_top is not None and aging_top < 0:
         raise InvalidInput("aging_top must be 0 or more", field="aging_top")
     chosen_basis: d.Basis = aging_basis or basis
@@ -928,25 +943,30 @@ def kpis_and_aging(
     if not 1 <= countback_months <= 120:
         raise InvalidInput("countback months must be 1 to 120", field="countback_months")
     scope = _scope(user)
-    both = q.customer_dimension(scope, aging_by, entity=entity, filters=filters, also=by)
+    given = q.customer_dimension(scope, aging_by, entity=entity, filters=filters, also=by)
     sets = [
         q.OpenSet(key="k", basis=chosen_basis, months=False),  # the aging: buckets only
         q.OpenSet(key="k2", basis=basis, months=True),  # the KPIs: buckets and months for true DSO
     ]
-    for_aging, for_kpis = q.open_item_sets(both, as_of, sets, bounds=bounds)
-    (cash_a, credits_a), (cash_k, credits_k) = q.unapplied_sets(both, as_of)
-    sliced = q.customer_dimension(scope, by, entity=entity, filters=filters)
-    got = kpi_facts(
-        sliced,
-        as_of,
-        window_days=window_days,
-        basis=basis,
-        bounds=bounds,
-        countback_months=countback_months,
-        baseline=baseline,
-        shared=OpenFacts(for_kpis, cash_k, credits_k),
-        beginning=_beginning(beginning, by, as_of - dt.timedelta(days=window_days), currency_mode),
-    )
+    with columnar.session([given], use=columnar_engine) as engine:
+        both = engine.slices[0]
+        for_aging, for_kpis = q.open_item_sets(both, as_of, sets, bounds=bounds)
+        (cash_a, credits_a), (cash_k, credits_k) = q.unapplied_sets(both, as_of)
+        if engine.columnar:  # the same customers keyed by `by` alone: the copy's slice, its second key
+            sliced = q.Sliced(sql=f"SELECT id, k2 AS k FROM ({both.sql}) s", params=both.params)  # noqa: S608
+        else:
+            sliced = q.customer_dimension(scope, by, entity=entity, filters=filters)
+        got = kpi_facts(
+            sliced,
+            as_of,
+            window_days=window_days,
+            basis=basis,
+            bounds=bounds,
+            countback_months=countback_months,
+            baseline=baseline,
+            shared=OpenFacts(for_kpis, cash_k, credits_k),
+            beginning=_beginning(beginning, by, as_of - dt.timedelta(days=window_days), currency_mode),
+        )
     kpi_rows = _kpi_rows(
         got,
         by=by,
