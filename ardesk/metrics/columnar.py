@@ -401,6 +401,9 @@ def _incremental(con: Any, progress: Progress | None) -> SyncResult:
         raise NeedsFullBuild(f"the copy has layout {meta.get('layout')}, this version writes {LAYOUT}")
     if meta.get("identity") != identity():
         raise NeedsFullBuild("the copy is of another database")
+    for src in SOURCES:  # every table and column the statements read is there (a damaged copy raises)
+        cols = ", ".join(_q(_column(src.model, a)[0]) for a in src.columns)
+        con.execute(f"SELECT {cols} FROM {_q(src.table)} LIMIT 0")  # noqa: S608
     states = _states(con)
     now = timezone.now()
     settle = _settle_seconds()
@@ -668,6 +671,10 @@ def session(slices: Sequence[q.Sliced], *, use: bool | None = None) -> Iterator[
             except NeedsFullBuild as exc:
                 log.warning("columnar copy not used (run `ardesk columnar sync`): %s", exc)
                 yield Engine(False, given, f"the copy needs a full build: {exc}")
+                return
+            except duckdb.Error as exc:  # a damaged copy: the database answers, and the log says why
+                log.exception("columnar copy not used: it could not be brought up to date")
+                yield Engine(False, given, f"the copy could not be brought up to date: {exc}")
                 return
             out: list[q.Sliced] = []
             for i, (s, table) in enumerate(zip(given, tables, strict=True)):

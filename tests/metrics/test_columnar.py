@@ -250,6 +250,19 @@ def test_another_database_needs_a_full_build(kbook: Any, copy_path: Path) -> Non
     assert result.full and result.reason.startswith("ledger_invoice: rows deleted (highest id ")
 
 
+def test_a_damaged_copy_leaves_the_database_to_answer(kbook: Any, copy_path: Path) -> None:
+    columnar.sync()
+    con = columnar._connect(copy_path)
+    con.execute('DROP TABLE "ledger_writeoff"')
+    con.close()
+    sliced = q.customer_dimension(None, None)
+    with columnar.session([sliced], use=True) as engine:
+        assert not engine.columnar
+        assert engine.why.startswith("the copy could not be brought up to date: Catalog Error")
+    assert ms.kpis(ms.SYSTEM, MARCH, None, columnar_engine=True) == ms.kpis(ms.SYSTEM, MARCH, None)
+    assert columnar.sync(full=True).full and _all_equal()  # the repair
+
+
 def test_seeded_book_on_the_copy(copy_path: Path) -> None:
     demo.build(demo.DemoConfig(seed=7, customers=60, years=2, as_of=SEEDED_AS_OF))
     columnar.sync()
