@@ -2,9 +2,11 @@
 
     .venv/bin/python bench/overview.py                       # SQLite (bench/data/overview.sqlite3)
     .venv/bin/python bench/overview.py --db postgres         # PostgreSQL database bench_overview
+    .venv/bin/python bench/overview.py --only "home cold"    # only this timing (repeatable)
 
-Builds once (marker file) the demo book of 5,000 customers, two years, seed 7, as of 2026-06-30, and
-refreshes the KPI snapshots up to that date (`ardesk snapshot`). Then, as the admin (whole book, 5,000
+Builds once (marker file) the demo book of 5,000 customers, two years, seed 7, as of 2026-06-30 (on
+PostgreSQL followed by `VACUUM ANALYZE`: the planner needs statistics after a bulk load), and refreshes the
+KPI snapshots up to that date (`ardesk snapshot`). Then, as the admin (whole book, 5,000
 customers), times through Django's test client (middleware, view, template, everything but the network):
 
 - ``home cold``: `GET /?as_of=2026-06-30`, the dashboard cache off: the as-of figures computed for the
@@ -32,6 +34,7 @@ import statistics
 import subprocess
 import sys
 import time
+from collections.abc import Sequence
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -66,6 +69,11 @@ def prepare(db: str, *, refresh: bool = True) -> None:
         result = demo.build(cfg)
         marker.write_text(json.dumps({"seconds": time.perf_counter() - started, "counts": result.counts}))
         print(f"built in {time.perf_counter() - started:.1f} s: {result.counts}")
+        if db == "postgres":
+            from django.db import connection
+
+            with connection.cursor() as cur:
+                cur.execute("VACUUM ANALYZE")
     if not refresh:
         return
     started = time.perf_counter()
@@ -74,7 +82,7 @@ def prepare(db: str, *, refresh: bool = True) -> None:
     print(f"snapshot refresh: {time.perf_counter() - started:.1f} s")
 
 
-def timings(repeat: int) -> dict[str, list[float]]:
+def timings(repeat: int, only: Sequence[str] = ()) -> dict[str, list[float]]:
     from django.contrib.auth import get_user_model
     from django.core.cache import cache
     from django.test import Client, override_settings
@@ -85,6 +93,8 @@ def timings(repeat: int) -> dict[str, list[float]]:
     out: dict[str, list[float]] = {}
 
     def run(name: str, path: str, *, cached: bool, snapshots: bool = True) -> None:
+        if only and name not in only:
+            return
         ttl = 300 if cached else 0
         with override_settings(ARDESK_DASHBOARD_CACHE_SECONDS=ttl, ARDESK_DASHBOARD_SNAPSHOTS=snapshots):
             cache.clear()
@@ -113,6 +123,7 @@ def main() -> None:
     ap.add_argument("--repeat", type=int, default=7)
     ap.add_argument("--label", default="", help="a note printed with the figures (e.g. before/after)")
     ap.add_argument("--no-refresh", action="store_true", help="leave the snapshots as they are")
+    ap.add_argument("--only", action="append", default=[], help="only this timing (by name; repeatable)")
     args = ap.parse_args()
     DATA.mkdir(parents=True, exist_ok=True)
     url = db_url(args.db)
@@ -131,7 +142,7 @@ def main() -> None:
 
     django.setup()
     prepare(args.db, refresh=not args.no_refresh)
-    figures = timings(args.repeat)
+    figures = timings(args.repeat, args.only)
     load = ", ".join(f"{x:.2f}" for x in os.getloadavg())
     print(f"AR overview, {CUSTOMERS:,} customers, {args.db} {args.label} (load average {load})")
     for name, times in figures.items():

@@ -256,16 +256,18 @@ def _open_cte(sliced: Sliced, as_of: dt.date, extra_cols: str) -> tuple[str, lis
     """`o`: one row per invoice open at the end of `as_of` (amount `amt` > 0), with its slice key."""
     inv, app, wo = _t(Invoice), _t(Application), _t(WriteOff)
     k2 = ", c.k2 AS k2" if sliced.also else ""
-    total, source = "SUM(amount_minor)", inv
+    total, touched, extra = "SUM(amount_minor)", "aa.s IS NOT NULL OR ww.s IS NOT NULL", []
     if _vendor() == "postgresql":
-        # PostgreSQL: integer sums (SUM(bigint) is numeric, and so would be every amount below), and the
-        # invoices read as two disjoint branches, open or cancelled / touched after the date (by id),
-        # instead of the OR of the WHERE below: the planner can neither estimate that OR (it plans for
-        # the whole table) nor use an index for it.
+        # PostgreSQL: integer sums (SUM(bigint) is numeric, and so would be every amount below); and
+        # "touched after the date" tested on the invoice itself (the same invoices as a row in aa or
+        # ww), so that the scan of the invoices filters them: the planner cannot estimate an OR over the
+        # joined rows, plans for the whole table, and joins every invoice before filtering.
         total = "CAST(SUM(amount_minor) AS BIGINT)"
-        live = "open_minor > 0 OR cancelled_on IS NOT NULL"
-        touched = "id = ANY(ARRAY(SELECT invoice_id FROM aa)) OR id = ANY(ARRAY(SELECT invoice_id FROM ww))"
-        source = f"(SELECT * FROM {inv} WHERE {live} UNION ALL SELECT * FROM {inv} WHERE NOT ({live}) AND ({touched}))"
+        touched = (
+            f"i.id IN (SELECT invoice_id FROM {app} WHERE applied_date > %s)"  # noqa: S608
+            f" OR i.id IN (SELECT invoice_id FROM {wo} WHERE written_off_on > %s)"
+        )
+        extra = [as_of, as_of]
     sql = f"""
 WITH c AS ({sliced.sql}),
 aa AS (SELECT invoice_id, {total} AS s FROM {app} WHERE applied_date > %s
@@ -276,17 +278,17 @@ o0 AS (
   SELECT c.k AS k{k2}, i.currency AS currency, i.invoice_date AS invoice_date, i.due_date AS due_date,
          i.open_minor + COALESCE(aa.s, 0) + COALESCE(ww.s, 0)
            + CASE WHEN i.cancelled_on IS NOT NULL THEN i.amount_minor ELSE 0 END AS amt{extra_cols}
-  FROM {source} i
+  FROM {inv} i
   JOIN c ON c.id = i.customer_id
   LEFT JOIN aa ON aa.invoice_id = i.id
   LEFT JOIN ww ON ww.invoice_id = i.id
   WHERE {_ni("i.invoice_date")} <= %s
     AND (i.cancelled_on IS NULL OR i.cancelled_on > %s)
-    AND (i.open_minor > 0 OR aa.s IS NOT NULL OR ww.s IS NOT NULL OR i.cancelled_on IS NOT NULL)
+    AND (i.open_minor > 0 OR i.cancelled_on IS NOT NULL OR {touched})
 ),
 o AS (SELECT * FROM o0 WHERE amt <> 0)
 """  # noqa: S608 - table names are quoted identifiers, values are parameters
-    return sql, [*sliced.params, as_of, as_of, as_of, as_of]
+    return sql, [*sliced.params, as_of, as_of, as_of, as_of, *extra]
 
 
 @dataclass(frozen=True)
@@ -349,10 +351,10 @@ def open_item_sets(
     bounds: Sequence[int],
     over_days: int = 90,
 ) -> list[dict[SliceKey, OpenAgg]]:
-    """Open AR at the end of `as_of`, one aggregate per `OpenSet`, on SQLite from one pass over the
-    ledger: the open items are selected once (a CTE read by every set, materialized) and grouped once
-    per set; on PostgreSQL one statement per set (see below). Per (slice, currency): total, current (due on
-    or after `as_of`), over `over_days` past due, count, and as the set asks the aging buckets and the
+    """Open AR at the end of `as_of`, one aggregate per `OpenSet`, from one pass over the ledger: the open
+    items are selected once and grouped once per set (SQLite: a CTE read by every set, materialized;
+    PostgreSQL: GROUPING SETS, see `_grouped_sets`). Per (slice, currency): total, current (due on or
+    after `as_of`), over `over_days` past due, count, and as the set asks the aging buckets and the
     age-weighted sums by invoice month."""
     if not sets:
         return []
@@ -371,20 +373,38 @@ def open_item_sets(
         parts.append(part)
         params += part_params
     sql = head + "\nUNION ALL\n".join(parts)
+    return _fold_sets(_run(sql, params), sets, widths)
+
+
+def _fold_sets(
+    rows: Sequence[Sequence[Any]], sets: Sequence[OpenSet], widths: Sequence[int]
+) -> list[dict[SliceKey, OpenAgg]]:
+    """Fold the rows of `_set_select` (tag, key, currency, month, open AR, current, over 90, count, age x
+    open, buckets...) into one aggregate per (slice, currency) per set. At a million customers this loop
+    is a good part of the aging's time: one row is one aggregate unless the set is also grouped by month."""
     out: list[dict[SliceKey, OpenAgg]] = [{} for _ in sets]
-    for row in _run(sql, params):
+    months = [s.months for s in sets]
+    for row in rows:
         tag = int(row[0])
         n = widths[tag]
-        k, currency, month = _key(row[1]), row[2], row[3]
-        agg = out[tag].setdefault((k, currency), OpenAgg(buckets=[0] * n))
-        agg.open_ar += _int(row[4])
-        agg.current += _int(row[5])
-        agg.over_90 += _int(row[6])
-        agg.open_invoices += _int(row[7])
-        if sets[tag].months:
-            agg.age_x_open[month] = agg.age_x_open.get(month, 0) + _int(row[8])
+        key = (_key(row[1]), row[2])
+        vals = [0 if v is None else int(v) for v in row[4 : 9 + n]]
+        into = out[tag]
+        agg = into.get(key)
+        if agg is None:
+            agg = into[key] = OpenAgg(vals[0], vals[1], vals[2], vals[3], vals[5:])
+            if months[tag]:
+                agg.age_x_open[row[3]] = vals[4]
+            continue
+        agg.open_ar += vals[0]
+        agg.current += vals[1]
+        agg.over_90 += vals[2]
+        agg.open_invoices += vals[3]
+        if months[tag]:
+            agg.age_x_open[row[3]] = agg.age_x_open.get(row[3], 0) + vals[4]
+        buckets = agg.buckets
         for i in range(n):
-            agg.buckets[i] += _int(row[9 + i])
+            buckets[i] += vals[5 + i]
     return out
 
 
@@ -433,35 +453,39 @@ def _grouped_sets(
         for key, with_months in groupings
     )
     sql = f"{head}SELECT {', '.join(select)}\nFROM {source}\nGROUP BY GROUPING SETS ({grouping_sets})"
-    # GROUPING(): bit set (leftmost column highest) for each column not grouped in that row's grouping
-    mask = {
-        sum(1 << (len(columns) - 1 - i) for i, c in enumerate(columns) if c not in (key, "m" if wm else key)): (
-            key,
-            wm,
-        )
-        for key, wm in groupings
-    }
     first = 1 + len(columns) + 1  # the sums start after GROUPING(), the columns and the currency
-    offsets = {basis: first + 4 + (1 if months else 0) + sum(widths[b] for b in bases[:j]) for j, basis in enumerate(bases)}
+    offsets, at = {}, first + 4 + (1 if months else 0)
+    for basis in bases:
+        offsets[basis], at = at, at + widths[basis]
     out: list[dict[SliceKey, OpenAgg]] = [{} for _ in sets]
-    for row in _run(sql, params):
-        key, with_months = mask[int(row[0])]
-        k = _key(row[1 + columns.index(key)])
-        currency = row[1 + len(columns)]
-        month = row[columns.index("m") + 1] if with_months else ""
-        for s, agg_of in zip(sets, out, strict=True):
-            if (s.key, s.months) != (key, with_months):
-                continue
-            n = widths[s.basis] if s.buckets else 0
-            agg = agg_of.setdefault((k, currency), OpenAgg(buckets=[0] * n))
-            agg.open_ar += _int(row[first])
-            agg.current += _int(row[first + 1])
-            agg.over_90 += _int(row[first + 2])
-            agg.open_invoices += _int(row[first + 3])
-            if s.months:
+    # per GROUPING() value (a bit, leftmost column highest, for each column its grouping does not group
+    # by): where its key and month are, and the sets it feeds with their bucket widths and offsets
+    plans: dict[int, tuple[int, int, list[tuple[dict[SliceKey, OpenAgg], int, int, bool]]]] = {}
+    for key, with_months in groupings:
+        grouped = {key, "m"} if with_months else {key}
+        bits = sum(1 << (len(columns) - 1 - i) for i, c in enumerate(columns) if c not in grouped)
+        feeds = [
+            (out[t], widths[s.basis] if s.buckets else 0, offsets.get(s.basis, 0), s.months)
+            for t, s in enumerate(sets)
+            if (s.key, s.months) == (key, with_months)
+        ]
+        plans[bits] = (1 + columns.index(key), 1 + columns.index("m") if with_months else 0, feeds)
+    for row in _run(sql, params):  # every sum is a BIGINT but the age-weighted one (numeric)
+        key_at, month_at, feeds = plans[int(row[0])]
+        slice_key = (_key(row[key_at]), row[first - 1])
+        for into, n, offset, with_months in feeds:
+            agg = into.get(slice_key)
+            if agg is None:
+                agg = into[slice_key] = OpenAgg(buckets=[0] * n)
+            agg.open_ar += row[first]
+            agg.current += row[first + 1]
+            agg.over_90 += row[first + 2]
+            agg.open_invoices += row[first + 3]
+            if with_months:
+                month = row[month_at]
                 agg.age_x_open[month] = agg.age_x_open.get(month, 0) + _int(row[first + 4])
             for i in range(n):
-                agg.buckets[i] += _int(row[offsets[s.basis] + i])
+                agg.buckets[i] += row[offset + i]
     return out
 
 
@@ -545,16 +569,16 @@ def sales(
     lower = min(since, window_start)
     sql = f"""
 WITH c AS ({sliced.sql})
-SELECT k, currency, m, SUM(amt), SUM(CASE WHEN invoice_date > %s THEN amt ELSE 0 END)
+SELECT k, currency, {_month("d")}, SUM(amt), SUM(CASE WHEN d > %s THEN amt ELSE 0 END)
 FROM (
-  SELECT c.k AS k, i.currency AS currency, {_month("i.invoice_date")} AS m, i.invoice_date AS invoice_date,
-         i.amount_minor AS amt
+  SELECT c.k AS k, i.currency AS currency, i.invoice_date AS d, SUM(i.amount_minor) AS amt
   FROM {inv} i JOIN c ON c.id = i.customer_id
   WHERE {_ni("i.invoice_date")} >= %s AND {_ni("i.invoice_date")} <= %s
     AND (i.cancelled_on IS NULL OR i.cancelled_on > %s)
+  GROUP BY c.k, i.currency, i.invoice_date
 ) t
-GROUP BY k, currency, m
-"""  # noqa: S608
+GROUP BY k, currency, {_month("d")}
+"""  # noqa: S608 - summed by day first: the month key is formatted once per day, not once per invoice
     params = [*sliced.params, window_start, lower, as_of, as_of]
     out: dict[SliceKey, SalesAgg] = {}
     for k, currency, month, total, window in _run(sql, params):

@@ -711,7 +711,13 @@ def read_changes(
         else:
             assert date_col is not None
             old_n, keep_n, new_min, all_min, new_n = _range_stats(
-                model, date_col, lo=r.settled, frontier=r.frontier, top=top, keep_above=new_settled
+                model,
+                date_col,
+                lo=r.settled,
+                frontier=r.frontier,
+                top=top,
+                keep_above=new_settled,
+                known=r.count,
             )
             ch.new_rows += new_n
             ch.touch(all_min if old_n != r.count else new_min)
@@ -748,24 +754,35 @@ def _read_audit(
 
 
 def _range_stats(
-    model: type[Model], date_col: str, *, lo: int, frontier: int, top: int, keep_above: int
+    model: type[Model], date_col: str, *, lo: int, frontier: int, top: int, keep_above: int, known: int
 ) -> tuple[int, int, dt.date | None, dt.date | None, int]:
-    """One statement over the ids in (lo, top]: rows at or below `frontier`, rows above `keep_above`,
-    the earliest date above the frontier, the earliest date of all, rows above the frontier."""
+    """Over the ids in (lo, top]: rows at or below `frontier`, rows above `keep_above`, the earliest date
+    above the frontier, the earliest date of all (None unless the rows at or below the frontier are not
+    the `known` count: only then is it read), rows above the frontier.
+
+    Each figure reads only its own id range and the counts read only the ids: on PostgreSQL (lo,
+    frontier] holds every row a refresh has not yet settled (`ARDESK_SNAPSHOT_SETTLE_SECONDS`), which
+    `freshness()` counts on each page view; counted from the primary key, not by reading each row's date.
+    """
     table = connection.ops.quote_name(model._meta.db_table)
     col = connection.ops.quote_name(date_col)
-    sql = f"""
-SELECT COALESCE(SUM(CASE WHEN id <= %s THEN 1 ELSE 0 END), 0),
-       COALESCE(SUM(CASE WHEN id > %s THEN 1 ELSE 0 END), 0),
-       MIN(CASE WHEN id > %s THEN {col} END),
-       MIN({col}),
-       COALESCE(SUM(CASE WHEN id > %s THEN 1 ELSE 0 END), 0)
-FROM {table} WHERE id > %s AND id <= %s
-"""  # noqa: S608 - quoted identifiers, values are parameters
+    ids = f"FROM {table} WHERE id > %s AND id <= %s"
+    above = max(lo, frontier)
+    # rows at or below the frontier, the earliest date and the rows above it
+    figures = [f"(SELECT COUNT(*) {ids})", f"(SELECT MIN({col}) {ids})", f"(SELECT COUNT(*) {ids})"]
+    params = [lo, min(frontier, top), above, top, above, top]
+    if keep_above > lo:  # otherwise every row of the range is kept: the two counts above
+        figures.append(f"(SELECT COUNT(*) {ids})")
+        params += [keep_above, top]
     with connection.cursor() as cur:
-        cur.execute(sql, [frontier, keep_above, frontier, frontier, lo, top])
-        old_n, keep_n, new_min, all_min, new_n = cur.fetchone()
-    return int(old_n), int(keep_n), _as_date(new_min), _as_date(all_min), int(new_n)
+        cur.execute(f"SELECT {', '.join(figures)}", params)
+        old_n, new_min, new_n, *keep = cur.fetchone()
+        all_min = None
+        if int(old_n) != known:  # a late commit below the frontier: the earliest date of the range
+            cur.execute(f"SELECT MIN({col}) {ids}", [lo, top])
+            all_min = cur.fetchone()[0]
+    keep_n = int(keep[0]) if keep else int(old_n) + int(new_n)
+    return int(old_n), keep_n, _as_date(new_min), _as_date(all_min), int(new_n)
 
 
 # --- the lease -------------------------------------------------------------------------------------------

@@ -112,11 +112,9 @@ def test_dashboard_query_count_is_fixed(
     client: Client = as_user(ar.ada)
     # session, user, roles, organization, entities, collectors, facets, the snapshot periods; then the
     # KPI facts now and a window earlier (open items with the aging by customer in one pass, unapplied
-    # cash, credits, sales, paid invoices...) and the top customers' labels: 23, whatever the book's size.
-    # PostgreSQL runs the open items' two groupings as two statements (faster there than one): 24.
-    from django.db import connection
-
-    expected = 24 if connection.vendor == "postgresql" else 23
+    # cash, credits, sales, paid invoices...) and the top customers' labels: 23, whatever the book's size
+    # and the database (PostgreSQL groups the open items both ways by GROUPING SETS in one statement).
+    expected = 23
     with django_assert_num_queries(expected):
         client.get("/")
     for n in range(30):
