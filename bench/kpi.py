@@ -870,7 +870,7 @@ def time_engines(
         mode, _, variant = engine.partition("-")
         got[engine] = run_worker(mode, {**common, "engine": variant}, env)
     for day in dates:
-        ref = got["duckdb" if "duckdb" in got else "raw"][day]
+        ref = got[next(e for e in ("duckdb", "raw", "ardesk-sql", "ardesk") if e in got)][day]
         for engine, mine in got.items():
             mine = mine[day]
             assert mine["aging"] == ref["aging"], (tier, db, day, engine, mine["aging"], ref["aging"])

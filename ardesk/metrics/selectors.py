@@ -16,11 +16,14 @@ Scope: a collector gets only their portfolio's figures, a manager their team's (
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterator, Mapping, Sequence
+import functools
+import gc
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, fields, replace
 from decimal import Decimal
-from typing import Any, Literal
+from typing import Any, Literal, ParamSpec, TypeVar
 
+from django.db import connection
 from django.db.models import Q
 
 from ardesk.core.errors import InvalidInput
@@ -265,6 +268,29 @@ def _combine(
     return out
 
 
+_P = ParamSpec("_P")
+_R = TypeVar("_R")
+
+
+def _gc_paused(fn: Callable[_P, _R]) -> Callable[_P, _R]:
+    """Run `fn` with Python's cyclic garbage collector paused. A computation over a million customers
+    builds millions of small objects (rows, tuples, aggregates), none of them in a reference cycle; the
+    collector, triggered by the allocations, walks the growing heap again and again (measured: 40% of the
+    aging's Python time at tier L). It runs again as soon as `fn` returns."""
+
+    @functools.wraps(fn)
+    def paused(*args: _P.args, **kwargs: _P.kwargs) -> _R:
+        if not gc.isenabled():  # nested, or paused by the caller
+            return fn(*args, **kwargs)
+        gc.disable()
+        try:
+            return fn(*args, **kwargs)
+        finally:
+            gc.enable()
+
+    return paused
+
+
 LABEL_CHUNK = 20_000
 
 
@@ -292,14 +318,15 @@ def slice_labels(by: str | None, keys: set[str | None]) -> dict[str | None, str]
         # Many ids: one scan of the customers is several times faster than IN lists (which, whole,
         # exceed SQLite's variable limit at tier L); a few: one IN list.
         rows = Customer.objects.order_by().values_list("pk", "account_number", "name")
-        found: Iterator[tuple[int, str, str]]
         if len(ids) > LABEL_CHUNK:
             wanted = set(ids)
-            found = (r for r in rows.iterator(chunk_size=LABEL_CHUNK) if r[0] in wanted)
+            sql, params = rows.query.sql_with_params()
+            with connection.cursor() as cur:  # the bare cursor: a million rows, no model machinery
+                cur.execute(sql, params)
+                while chunk := cur.fetchmany(LABEL_CHUNK):
+                    labels.update({str(pk): f"{acct} {name}" for pk, acct, name in chunk if pk in wanted})
         else:
-            found = iter(rows.filter(pk__in=ids))
-        for pk, acct, name in found:
-            labels[str(pk)] = f"{acct} {name}"
+            labels.update({str(pk): f"{acct} {name}" for pk, acct, name in rows.filter(pk__in=ids)})
         none = "(none)"
     elif by == "entity":
         labels.update(
@@ -327,6 +354,7 @@ def _row_key(by: str | None, k: str | None, currency: str) -> str | None:
 # --- kpis ----------------------------------------------------------------------------------------------
 
 
+@_gc_paused
 def kpis(
     user: Any,
     as_of: dt.date,
@@ -650,6 +678,7 @@ class PortfolioRow:
         return d.ar_turnover(self.sales_window, self.beginning_ar, self.open_ar)
 
 
+@_gc_paused
 def portfolio(
     user: Any,
     as_of: dt.date,
@@ -736,6 +765,7 @@ def portfolio(
 # --- aging ---------------------------------------------------------------------------------------------
 
 
+@_gc_paused
 def aging(
     user: Any,
     as_of: dt.date,
@@ -825,7 +855,11 @@ def _aging_row(
 ) -> AgingRow:
     k, cur = key
     buckets, count, open_ar, cash_minor, credit_minor = line
-    return AgingRow(
+    # A frozen dataclass's __init__ sets each field through object.__setattr__; filling the instance's
+    # dict at once gives the same object (same fields, equality, hash) three times faster, which counts
+    # at a million customers. Every field is given here (test_columnar checks it against the class).
+    row = object.__new__(AgingRow)
+    row.__dict__.update(
         key=_row_key(by, k, cur),
         label=cur if by == "currency" else names[k],
         currency=cur,
@@ -839,7 +873,9 @@ def _aging_row(
         unapplied_cash=cash_minor,
         open_credits=credit_minor,
         net_ar=open_ar - cash_minor - credit_minor,
+        credits_netted=False,
     )
+    return row
 
 
 def _top_rows(
@@ -902,6 +938,7 @@ def _beginning(
     return None  # other dimensions: NULL keys and labels do not map back safely; compute
 
 
+@_gc_paused
 def kpis_and_aging(
     user: Any,
     as_of: dt.date,

@@ -65,26 +65,21 @@ def duck_runs(monkeypatch: Any) -> list[str]:
 # --- pure -------------------------------------------------------------------------------------------------
 
 
-class _FakeCon:
-    def __init__(self) -> None:
-        self.seen: list[tuple[str, list[Any]]] = []
-
-    def execute(self, sql: str, params: list[Any]) -> Any:
-        self.seen.append((sql, params))
-        return self
-
-    def fetchall(self) -> list[tuple[Any, ...]]:
-        return [(1, "x")]
-
-
 @pytest.mark.django_db(transaction=False)
-def test_placeholders_become_duckdbs() -> None:
-    con = _FakeCon()
-    rows = columnar.DuckDb(con).run(
-        "SELECT strftime(d, '%%Y-%%m'), %s FROM t WHERE a > %s", [D(2026, 1, 2), 5]
+def test_statements_in_duckdbs_terms() -> None:
+    import duckdb
+
+    db = columnar.DuckDb(duckdb.connect())
+    # Django's placeholders and escaped percent signs; sums come back as BIGINT (not 128-bit) integers
+    rows = db.run(
+        "SELECT strftime(DATE '2026-01-02', '%%Y-%%m'), SUM(x), COUNT(*), %s FROM range(5) t(x) WHERE x >= %s",
+        ["tag", 2],
     )
-    assert rows == [(1, "x")]
-    assert con.seen == [("SELECT strftime(d, '%Y-%m'), ? FROM t WHERE a > ?", [D(2026, 1, 2), 5])]
+    assert rows == [("2026-01", 9, 3, "tag")]
+    assert [str(t) for t in db.con.sql("SELECT SUM(x) FROM range(5) t(x)").types] == ["HUGEINT"]
+    # a sum beyond a BIGINT raises, it never wraps
+    with pytest.raises(duckdb.ConversionException):
+        db.run("SELECT SUM(x) FROM (VALUES (9223372036854775807), (1)) t(x)", [])
 
 
 @pytest.mark.django_db(transaction=False)
@@ -101,6 +96,63 @@ def test_watermark_settles_after_the_settle_time() -> None:
     assert (r3.settled, r3.frontier) == (40, 60)
     assert [m for _, m in r3.marks] == [55, 60]
     assert columnar._Range.load(__import__("json").loads(r3.dump())) == r3
+
+
+@pytest.mark.django_db(transaction=False)
+def test_aging_row_is_the_dataclass() -> None:
+    """`_aging_row` fills the frozen dataclass at once (speed); it must equal the normal constructor."""
+    import dataclasses
+
+    line = ([100, 50, 0], 2, 150, 30, 10)
+    fast = ms._aging_row(
+        ("7", "USD"),
+        line,
+        {"7": "C-7 Seven"},
+        by="customer",
+        as_of=MARCH,
+        basis="due",
+        labels=("Current", "1-30", "30+"),
+        currency_mode="currency",
+    )
+    slow = ms.AgingRow(
+        key="7",
+        label="C-7 Seven",
+        currency="USD",
+        currency_mode="currency",
+        as_of=MARCH,
+        basis="due",
+        bucket_labels=("Current", "1-30", "30+"),
+        buckets=(100, 50, 0),
+        open_invoices=2,
+        open_ar=150,
+        unapplied_cash=30,
+        open_credits=10,
+        net_ar=110,
+    )
+    assert fast == slow and hash(fast) == hash(slow)
+    assert set(vars(fast)) == {f.name for f in dataclasses.fields(ms.AgingRow)}
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        fast.open_ar = 1  # type: ignore[misc]
+
+
+@pytest.mark.django_db(transaction=False)
+def test_fold_sets() -> None:
+    sets = [q.OpenSet(key="k", months=False), q.OpenSet(key="k2", months=True)]
+    rows = [
+        # tag, key, currency, month, open AR, current, over 90, count, age x open, buckets (width 3)
+        (0, "1", "USD", "", 300, 100, 0, 2, 0, 100, 200, 0),
+        (0, None, "EUR", "", 5, 5, 0, 1, 0, 5, 0, 0),
+        (1, "9", "USD", "2026-01", 200, 0, 0, 1, 18000, 0, 200, 0),
+        (1, "9", "USD", "2026-03", 100, 100, None, 1, 1500, 100, 0, 0),
+    ]
+    aging, kpis = q._fold_sets(rows, sets, [3, 3])
+    assert aging == {
+        ("1", "USD"): q.OpenAgg(300, 100, 0, 2, [100, 200, 0]),
+        (None, "EUR"): q.OpenAgg(5, 5, 0, 1, [5, 0, 0]),
+    }
+    assert kpis == {
+        ("9", "USD"): q.OpenAgg(300, 100, 0, 2, [100, 200, 0], {"2026-01": 18000, "2026-03": 1500}),
+    }
 
 
 # --- services -------------------------------------------------------------------------------------------
