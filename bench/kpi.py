@@ -842,8 +842,11 @@ def write_results(text: str) -> None:
     old = RESULTS.read_text(encoding="utf-8") if RESULTS.exists() else "# Benchmark results\n"
     start = old.find(SECTION)
     if start >= 0:
-        end = old.find("\n## ", start + 1)
-        new = old[:start] + body + (old[end + 1 :] if end >= 0 else "")
+        # up to the next heading of this level or below (the AR overview of bench/overview.py is a
+        # "###" section of its own right after this one)
+        ends = [i for i in (old.find("\n## ", start + 1), old.find("\n### ", start + 1)) if i >= 0]
+        end = min(ends) if ends else -1
+        new = old[:start] + body + "\n" + (old[end + 1 :] if end >= 0 else "")
     else:
         new = old.rstrip() + "\n\n" + body
     RESULTS.write_text(new, encoding="utf-8")

@@ -251,12 +251,15 @@ def _states(con: Any) -> dict[str, _Range]:
 
 @dataclass
 class _Range:
-    """A table's watermark: ids up to `settled` are final in the copy; (settled, frontier] was read but
-    may still gain a late commit (PostgreSQL), so it is read again until `marks` say it is settled."""
+    """A table's watermark: ids up to `settled` are final in the copy; (settled, frontier] was read and
+    held `count` rows then, but may still gain a late commit (PostgreSQL takes ids before commit): until
+    `marks` say it is settled, its row count is checked at each sync and the range read again if it
+    changed (ledger rows are never deleted but by a reset, so an unchanged count means nothing new)."""
 
     settled: int = 0
     frontier: int = 0
     marks: list[tuple[str, int]] = field(default_factory=list)
+    count: int = 0
 
     @classmethod
     def load(cls, raw: Any) -> _Range:
@@ -264,13 +267,16 @@ class _Range:
             settled=int(raw.get("settled", 0)),
             frontier=int(raw.get("frontier", 0)),
             marks=[(str(t), int(i)) for t, i in raw.get("marks", [])],
+            count=int(raw.get("count", -1)),  # unknown: the range is read again once
         )
 
     def dump(self) -> str:
-        return json.dumps({"settled": self.settled, "frontier": self.frontier, "marks": self.marks})
+        return json.dumps(
+            {"settled": self.settled, "frontier": self.frontier, "marks": self.marks, "count": self.count}
+        )
 
     def advance(self, top: int, now: dt.datetime, settle: int) -> _Range:
-        """The watermark after a read of everything up to `top` at `now`."""
+        """The watermark after a read of everything up to `top` at `now` (`count` left to the caller)."""
         if settle <= 0:
             return _Range(settled=top, frontier=top)
         cutoff = now - dt.timedelta(seconds=settle)
@@ -281,6 +287,29 @@ class _Range:
             else:
                 keep.append((stamp, mark))
         return _Range(settled=min(settled, top), frontier=top, marks=keep)
+
+
+def _count(table: str, lo: int, hi: int) -> int:
+    """Rows with lo < id <= hi (an index range on the primary key)."""
+    if hi <= lo:
+        return 0
+    with connection.cursor() as cur:
+        cur.execute(
+            f"SELECT COUNT(*) FROM {connection.ops.quote_name(table)} WHERE id > %s AND id <= %s",  # noqa: S608
+            [lo, hi],
+        )
+        return int(cur.fetchone()[0])
+
+
+def _plan(table: str, st: _Range, top: int, now: dt.datetime, settle: int) -> tuple[int, _Range]:
+    """Where to start reading `table` (ids above it) and its watermark after the read: above the frontier
+    only, unless a late commit landed in the unsettled range (its count changed): then from `settled`."""
+    held = _count(table, st.settled, st.frontier)
+    lo = st.frontier if held == st.count else st.settled
+    new = st.advance(top, now, settle)
+    if new.frontier > new.settled:
+        new.count = _count(table, new.settled, new.frontier)
+    return lo, new
 
 
 # --- reading the database -----------------------------------------------------------------------------
@@ -378,11 +407,13 @@ class SyncResult:
 Progress = Callable[[str, int], None]
 
 
-def _audit_touched(state: _Range, top: int) -> tuple[dict[str, set[int]], int]:
-    """Ids of the copied records that audit rows in (settled, top] say changed; a reset raises."""
+def _audit_touched(lo: int, top: int) -> tuple[dict[str, set[int]], int]:
+    """Ids of the copied records that audit rows in (lo, top] say changed; a reset raises. A batch record
+    (no object id: a bulk insert by the importer or the demo) names no record: its rows are new rows,
+    read above their table's watermark."""
     touched: dict[str, set[int]] = {s.name: set() for s in SOURCES}
     rows = (
-        AuditLog.objects.filter(id__gt=state.settled, id__lte=top)
+        AuditLog.objects.filter(id__gt=lo, id__lte=top)
         .filter(object_type__in=[*AUDITED, "ledger"])
         .values_list("id", "object_type", "object_id", "action")
         .order_by("id")
@@ -392,11 +423,13 @@ def _audit_touched(state: _Range, top: int) -> tuple[dict[str, set[int]], int]:
         n += 1
         if object_type == "ledger" or action.endswith(".reset"):
             raise NeedsFullBuild(f"{action} (audit #{pk})")
+        if not object_id:
+            continue
         try:
             touched[AUDITED[object_type]].add(int(object_id))
         except (TypeError, ValueError):
             raise NeedsFullBuild(f"audit #{pk}: {object_type} {object_id!r} is not a record id") from None
-    resets = AuditLog.objects.filter(id__gt=state.settled, id__lte=top, action__endswith=".reset")
+    resets = AuditLog.objects.filter(id__gt=lo, id__lte=top, action__endswith=".reset")
     first = resets.values_list("id", "action").order_by("id").first()
     if first is not None:
         raise NeedsFullBuild(f"{first[1]} (audit #{first[0]})")
@@ -425,16 +458,18 @@ def _incremental(con: Any, progress: Progress | None) -> SyncResult:
     audit_top = int(AuditLog.objects.order_by("-id").values_list("id", flat=True).first() or 0)
     if audit_top < audit_state.frontier:
         raise NeedsFullBuild("audit rows were deleted")
-    touched, result.audit_rows = _audit_touched(audit_state, audit_top)
-    new_states = {"audit": audit_state.advance(audit_top, now, settle)}
+    audit_lo, new_audit = _plan(AuditLog._meta.db_table, audit_state, audit_top, now, settle)
+    touched, result.audit_rows = _audit_touched(audit_lo, audit_top)
+    new_states = {"audit": new_audit}
     batches: list[tuple[Source, Any, list[int]]] = []
     for src in SOURCES:
         st = states[src.name]
         top = _top(src.table)
         if top < st.frontier:
             raise NeedsFullBuild(f"{src.table}: rows deleted (highest id {top}, copied to {st.frontier})")
+        lo, new_states[src.name] = _plan(src.table, st, top, now, settle)
         read: list[tuple[Any, ...]] = []
-        for rows in _read_range(src, st.settled, top):
+        for rows in _read_range(src, lo, top):
             read.extend(rows)
         seen = {int(r[0]) for r in read}
         again = sorted(touched[src.name] - seen)
@@ -446,7 +481,6 @@ def _incremental(con: Any, progress: Progress | None) -> SyncResult:
             pos = src.columns.index(col)
             touched[target].update(int(r[pos]) for r in read if r[pos] is not None)
         batches.append((src, _arrow(src, read), sorted(seen | set(again))))
-        new_states[src.name] = st.advance(top, now, settle)
         result.rows[src.name] = len(read)
         if progress:
             progress(src.name, len(read))
@@ -493,7 +527,7 @@ def _build(path: Path, progress: Progress | None, reason: str) -> SyncResult:
         _create_tables(con)
         with _consistent_read():
             audit_top = int(AuditLog.objects.order_by("-id").values_list("id", flat=True).first() or 0)
-            states = {"audit": _Range().advance(audit_top, now, settle)}
+            states = {"audit": _planned(AuditLog._meta.db_table, audit_top, now, settle)}
             for src in SOURCES:
                 top = _top(src.table)
                 n = 0
@@ -505,7 +539,7 @@ def _build(path: Path, progress: Progress | None, reason: str) -> SyncResult:
                     if progress:
                         progress(src.name, len(rows))
                 result.rows[src.name] = n
-                states[src.name] = _Range().advance(top, now, settle)
+                states[src.name] = _planned(src.table, top, now, settle)
             ident = identity()
         for name, st in states.items():
             con.execute("INSERT INTO ardesk_columnar_state VALUES (?, ?)", [name, st.dump()])
@@ -521,6 +555,14 @@ def _build(path: Path, progress: Progress | None, reason: str) -> SyncResult:
     Path(f"{path}.wal").unlink(missing_ok=True)
     os.replace(tmp, path)
     return result
+
+
+def _planned(table: str, top: int, now: dt.datetime, settle: int) -> _Range:
+    """The watermark of a table read in full up to `top`."""
+    new = _Range().advance(top, now, settle)
+    if new.frontier > new.settled:
+        new.count = _count(table, new.settled, new.frontier)
+    return new
 
 
 _lock = threading.RLock()
