@@ -943,6 +943,15 @@ def main() -> None:
                 )
             elif result_path(tier, db).exists():  # keep the snapshot figures of an earlier run
                 snaps = json.loads(result_path(tier, db).read_text()).get("snapshots")
+            stamp = mach["date"]
+            for engine in got.values():
+                engine["run"] = stamp
+            if result_path(tier, db).exists():  # engines not timed this time keep their last figures
+                before = json.loads(result_path(tier, db).read_text())
+                earlier = before.get("got", {})
+                for engine in earlier.values():
+                    engine.setdefault("run", before["machine"]["date"])
+                got = {**{e: r for e, r in earlier.items() if e not in got}, **got}
             record = {
                 "tier": tier,
                 "db": db,
@@ -1042,6 +1051,13 @@ def render(dates: list[str]) -> str:
             engine = ""
             if "ardesk" in got:
                 engine = " (columnar)" if got["ardesk"].get("columnar") else " (database)"
+            runs = sorted({str(got[e].get("run", r["machine"]["date"]))[:16] for e in got})
+            if len(runs) > 1:
+                notes.append(
+                    f"{r['tier']}/{r['db']}: engines timed in separate runs ("
+                    + "; ".join(f"{e} {str(got[e].get('run', r['machine']['date']))[:16]}" for e in got)
+                    + "); each ratio compares engines of one run: ardesk with DuckDB, database only with raw."
+                )
             lines.append(
                 f"| {r['tier']} | {r['db']} | {size} | {day} | {sec(a)}{engine} | {sec(a_db)} | {sec(raw)} "
                 f"| {sec(duck)} | {ratio(a, duck)} | {ratio(a_db, raw)} | {mem} | {r['repeat']} "

@@ -301,15 +301,26 @@ def _count(table: str, lo: int, hi: int) -> int:
         return int(cur.fetchone()[0])
 
 
-def _plan(table: str, st: _Range, top: int, now: dt.datetime, settle: int) -> tuple[int, _Range]:
-    """Where to start reading `table` (ids above it) and its watermark after the read: above the frontier
-    only, unless a late commit landed in the unsettled range (its count changed): then from `settled`."""
+def _plan(
+    table: str, st: _Range, top: int, now: dt.datetime, settle: int
+) -> tuple[int, _Range, Callable[[int], None]]:
+    """Where to start reading `table` (ids above it), its watermark after the read, and a function that
+    completes the watermark given the number of rows read from there up to `top`: read above the
+    frontier only, unless a late commit landed in the unsettled range (its count changed), then from
+    `settled`. The new range's count is what was counted and read, unless the settled id moved."""
     held = _count(table, st.settled, st.frontier)
     lo = st.frontier if held == st.count else st.settled
     new = st.advance(top, now, settle)
-    if new.frontier > new.settled:
-        new.count = _count(table, new.settled, new.frontier)
-    return lo, new
+
+    def complete(read: int) -> None:
+        if new.frontier <= new.settled:
+            return
+        if new.settled == st.settled:
+            new.count = (held if lo == st.frontier else 0) + read
+        else:
+            new.count = _count(table, new.settled, new.frontier)
+
+    return lo, new, complete
 
 
 # --- reading the database -----------------------------------------------------------------------------
@@ -458,8 +469,10 @@ def _incremental(con: Any, progress: Progress | None) -> SyncResult:
     audit_top = int(AuditLog.objects.order_by("-id").values_list("id", flat=True).first() or 0)
     if audit_top < audit_state.frontier:
         raise NeedsFullBuild("audit rows were deleted")
-    audit_lo, new_audit = _plan(AuditLog._meta.db_table, audit_state, audit_top, now, settle)
+    audit_lo, new_audit, _complete = _plan(AuditLog._meta.db_table, audit_state, audit_top, now, settle)
     touched, result.audit_rows = _audit_touched(audit_lo, audit_top)
+    if new_audit.frontier > new_audit.settled:  # only the relevant rows were read: count them all
+        new_audit.count = _count(AuditLog._meta.db_table, new_audit.settled, new_audit.frontier)
     new_states = {"audit": new_audit}
     batches: list[tuple[Source, Any, list[int]]] = []
     for src in SOURCES:
@@ -467,10 +480,11 @@ def _incremental(con: Any, progress: Progress | None) -> SyncResult:
         top = _top(src.table)
         if top < st.frontier:
             raise NeedsFullBuild(f"{src.table}: rows deleted (highest id {top}, copied to {st.frontier})")
-        lo, new_states[src.name] = _plan(src.table, st, top, now, settle)
+        lo, new_states[src.name], complete = _plan(src.table, st, top, now, settle)
         read: list[tuple[Any, ...]] = []
         for rows in _read_range(src, lo, top):
             read.extend(rows)
+        complete(len(read))
         seen = {int(r[0]) for r in read}
         again = sorted(touched[src.name] - seen)
         for rows in _read_ids(src, again):

@@ -18,7 +18,7 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import gc
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, fields, replace
 from decimal import Decimal
 from typing import Any, Literal, ParamSpec, TypeVar
@@ -832,14 +832,16 @@ def _aging_rows(
     if not lines and by is None:
         lines[(None, organization().base_currency)] = (zero, 0, 0, 0, 0)
     names = slice_labels(by, {k for k, _ in lines})
-    rows = [
-        _aging_row(
-            key, line, names, by=by, as_of=as_of, basis=basis, labels=labels, currency_mode=currency_mode
-        )
-        for key, line in lines.items()
-    ]
-    rows.sort(key=lambda r: (r.label.casefold(), r.key or "", r.currency))
-    return rows
+    return _aging_row_list(
+        lines.items(),
+        names,
+        by=by,
+        as_of=as_of,
+        basis=basis,
+        labels=labels,
+        currency_mode=currency_mode,
+        sort=True,
+    )
 
 
 def _aging_row(
@@ -853,29 +855,64 @@ def _aging_row(
     labels: tuple[str, ...],
     currency_mode: CurrencyMode,
 ) -> AgingRow:
-    k, cur = key
-    buckets, count, open_ar, cash_minor, credit_minor = line
-    # A frozen dataclass's __init__ sets each field through object.__setattr__; filling the instance's
-    # dict at once gives the same object (same fields, equality, hash) three times faster, which counts
-    # at a million customers. Every field is given here (test_columnar checks it against the class).
-    row = object.__new__(AgingRow)
-    row.__dict__.update(
-        key=_row_key(by, k, cur),
-        label=cur if by == "currency" else names[k],
-        currency=cur,
-        currency_mode=currency_mode,
-        as_of=as_of,
-        basis=basis,
-        bucket_labels=labels,
-        buckets=tuple(buckets),
-        open_invoices=count,
-        open_ar=open_ar,
-        unapplied_cash=cash_minor,
-        open_credits=credit_minor,
-        net_ar=open_ar - cash_minor - credit_minor,
-        credits_netted=False,
-    )
-    return row
+    return _aging_row_list(
+        [(key, line)], names, by=by, as_of=as_of, basis=basis, labels=labels, currency_mode=currency_mode
+    )[0]
+
+
+def _aging_row_list(
+    lines: Iterable[tuple[q.SliceKey, tuple[list[int], int, int, int, int]]],
+    names: Mapping[Any, str],
+    *,
+    by: str | None,
+    as_of: dt.date,
+    basis: d.Basis,
+    labels: tuple[str, ...],
+    currency_mode: CurrencyMode,
+    sort: bool = False,
+) -> list[AgingRow]:
+    """One `AgingRow` per (slice, currency) line; with `sort`, by label (case-insensitive), key, currency.
+
+    A frozen dataclass's __init__ sets each field through object.__setattr__; filling each instance's dict
+    at once gives the same objects (same fields, equality, hash) several times faster, which counts at a
+    million customers. Every field is given here (test_columnar checks it against the class)."""
+    common = {
+        "currency_mode": currency_mode,
+        "as_of": as_of,
+        "basis": basis,
+        "bucket_labels": labels,
+        "credits_netted": False,
+    }
+    new, setattr_ = object.__new__, object.__setattr__
+    rows: list[AgingRow] = []
+    order: list[tuple[str, str, str]] = []
+    for (k, cur), (buckets, count, open_ar, cash_minor, credit_minor) in lines:
+        label = cur if by == "currency" else names[k]
+        row_key = _row_key(by, k, cur)
+        row = new(AgingRow)
+        setattr_(
+            row,
+            "__dict__",
+            {
+                "key": row_key,
+                "label": label,
+                "currency": cur,
+                **common,
+                "buckets": tuple(buckets),
+                "open_invoices": count,
+                "open_ar": open_ar,
+                "unapplied_cash": cash_minor,
+                "open_credits": credit_minor,
+                "net_ar": open_ar - cash_minor - credit_minor,
+            },
+        )
+        rows.append(row)
+        if sort:
+            order.append((label.casefold(), row_key or "", cur))
+    if sort:  # (slice, currency) is unique per line: the sort keys never tie
+        ranks = sorted(range(len(rows)), key=order.__getitem__)
+        rows = [rows[i] for i in ranks]
+    return rows
 
 
 def _top_rows(
