@@ -256,18 +256,35 @@ def _open_cte(sliced: Sliced, as_of: dt.date, extra_cols: str) -> tuple[str, lis
     """`o`: one row per invoice open at the end of `as_of` (amount `amt` > 0), with its slice key."""
     inv, app, wo = _t(Invoice), _t(Application), _t(WriteOff)
     k2 = ", c.k2 AS k2" if sliced.also else ""
-    total, touched, extra = "SUM(amount_minor)", "aa.s IS NOT NULL OR ww.s IS NOT NULL", []
+    live = "(i.cancelled_on IS NULL OR i.cancelled_on > %s)"
+    total, source, where = "SUM(amount_minor)", inv, f"{_ni('i.invoice_date')} <= %s AND {live}"
+    source_params: list[Any] = []
+    where += " AND (i.open_minor > 0 OR i.cancelled_on IS NOT NULL OR aa.s IS NOT NULL OR ww.s IS NOT NULL)"
+    where_params: list[Any] = [as_of, as_of]
     if _vendor() == "postgresql":
-        # PostgreSQL: integer sums (SUM(bigint) is numeric, and so would be every amount below); and
-        # "touched after the date" tested on the invoice itself (the same invoices as a row in aa or
-        # ww), so that the scan of the invoices filters them: the planner cannot estimate an OR over the
-        # joined rows, plans for the whole table, and joins every invoice before filtering.
+        # PostgreSQL: integer sums (SUM(bigint) is numeric, and so would be every amount below); and the
+        # invoices read as two disjoint branches joined to nothing yet: those open now (or cancelled), and
+        # those settled now but touched after the date (a join to the ids of aa and ww). The planner can
+        # neither estimate the OR above over joined rows (it joins every invoice before filtering) nor
+        # keep an IN (subquery) inside an OR hashed once the ids outgrow work_mem (then it runs the
+        # subquery once per invoice: minutes at 900k invoices for a date six months back).
         total = "CAST(SUM(amount_minor) AS BIGINT)"
-        touched = (
-            f"i.id IN (SELECT invoice_id FROM {app} WHERE applied_date > %s)"  # noqa: S608
-            f" OR i.id IN (SELECT invoice_id FROM {wo} WHERE written_off_on > %s)"
+        cols = (
+            "id, number, customer_id, currency, invoice_date, due_date, open_minor, amount_minor, "
+            "cancelled_on"
         )
-        extra = [as_of, as_of]
+        now_open = "(open_minor > 0 OR cancelled_on IS NOT NULL)"
+        dated = "invoice_date <= %s AND (cancelled_on IS NULL OR cancelled_on > %s)"
+        source = f"""(
+    SELECT {cols} FROM {inv} WHERE {dated} AND {now_open}
+    UNION ALL
+    SELECT {", ".join(f"v.{c.strip()}" for c in cols.split(","))} FROM {inv} v
+    JOIN (SELECT invoice_id FROM aa UNION SELECT invoice_id FROM ww) t ON t.invoice_id = v.id
+    WHERE {dated.replace("invoice_date", "v.invoice_date").replace("cancelled_on", "v.cancelled_on")}
+      AND NOT {now_open.replace("open_minor", "v.open_minor").replace("cancelled_on", "v.cancelled_on")}
+  )"""  # noqa: S608
+        source_params = [as_of, as_of, as_of, as_of]
+        where, where_params = "TRUE", []
     sql = f"""
 WITH c AS ({sliced.sql}),
 aa AS (SELECT invoice_id, {total} AS s FROM {app} WHERE applied_date > %s
@@ -278,17 +295,15 @@ o0 AS (
   SELECT c.k AS k{k2}, i.currency AS currency, i.invoice_date AS invoice_date, i.due_date AS due_date,
          i.open_minor + COALESCE(aa.s, 0) + COALESCE(ww.s, 0)
            + CASE WHEN i.cancelled_on IS NOT NULL THEN i.amount_minor ELSE 0 END AS amt{extra_cols}
-  FROM {inv} i
+  FROM {source} i
   JOIN c ON c.id = i.customer_id
   LEFT JOIN aa ON aa.invoice_id = i.id
   LEFT JOIN ww ON ww.invoice_id = i.id
-  WHERE {_ni("i.invoice_date")} <= %s
-    AND (i.cancelled_on IS NULL OR i.cancelled_on > %s)
-    AND (i.open_minor > 0 OR i.cancelled_on IS NOT NULL OR {touched})
+  WHERE {where}
 ),
 o AS (SELECT * FROM o0 WHERE amt <> 0)
 """  # noqa: S608 - table names are quoted identifiers, values are parameters
-    return sql, [*sliced.params, as_of, as_of, as_of, as_of, *extra]
+    return sql, [*sliced.params, as_of, as_of, *source_params, *where_params]
 
 
 @dataclass(frozen=True)
