@@ -318,13 +318,16 @@ def slice_labels(by: str | None, keys: set[str | None]) -> dict[str | None, str]
         # Many ids: one scan of the customers is several times faster than IN lists (which, whole,
         # exceed SQLite's variable limit at tier L); a few: one IN list.
         rows = Customer.objects.order_by().values_list("pk", "account_number", "name")
-        if len(ids) > LABEL_CHUNK:
-            wanted = set(ids)
-            sql, params = rows.query.sql_with_params()
-            with connection.cursor() as cur:  # the bare cursor: a million rows, no model machinery
-                cur.execute(sql, params)
-                while chunk := cur.fetchmany(LABEL_CHUNK):
-                    labels.update({str(pk): f"{acct} {name}" for pk, acct, name in chunk if pk in wanted})
+        if len(ids) > LABEL_CHUNK:  # the whole table, labelled by the database, read by the bare cursor
+            qn = connection.ops.quote_name
+            sql = (
+                f"SELECT CAST({qn('id')} AS VARCHAR(20)), {qn('account_number')} || ' ' || {qn('name')} "  # noqa: S608
+                f"FROM {qn(Customer._meta.db_table)}"
+            )
+            with connection.cursor() as cur:
+                cur.execute(sql)
+                while chunk := cur.fetchmany(10 * LABEL_CHUNK):
+                    labels.update(chunk)
         else:
             labels.update({str(pk): f"{acct} {name}" for pk, acct, name in rows.filter(pk__in=ids)})
         none = "(none)"
@@ -811,11 +814,13 @@ def _aging_rows(
     opened, cash, credits = shared.opened, shared.cash, shared.credits
     zero = [0] * len(labels)
     # (buckets, open invoices, open AR, unapplied cash, open credits) per (slice, currency)
-    lines: dict[q.SliceKey, tuple[list[int], int, int, int, int]] = {}
-    for key in opened.keys() | cash.keys() | credits.keys():
-        o = opened.get(key)
-        buckets, count, open_ar = (o.buckets, o.open_invoices, o.open_ar) if o else (zero, 0, 0)
-        lines[key] = (buckets, count, open_ar, cash.get(key, 0), credits.get(key, 0))
+    cash_of, credits_of = cash.get, credits.get
+    lines: dict[q.SliceKey, tuple[list[int], int, int, int, int]] = {
+        key: (o.buckets, o.open_invoices, o.open_ar, cash_of(key, 0), credits_of(key, 0))
+        for key, o in opened.items()
+    }
+    for key in (cash.keys() | credits.keys()) - opened.keys():
+        lines[key] = (zero, 0, 0, cash_of(key, 0), credits_of(key, 0))
     if currency_mode != "currency":  # translated per (slice, currency), then added up per slice
         facts = {
             key: Facts(buckets=list(b), open_ar=a, open_invoices=n, unapplied_cash=c, open_credits=m)
@@ -885,7 +890,7 @@ def _aging_row_list(
     }
     new, setattr_ = object.__new__, object.__setattr__
     rows: list[AgingRow] = []
-    order: list[tuple[str, str, str]] = []
+    order: list[str] = []
     for (k, cur), (buckets, count, open_ar, cash_minor, credit_minor) in lines:
         label = cur if by == "currency" else names[k]
         row_key = _row_key(by, k, cur)
@@ -907,8 +912,8 @@ def _aging_row_list(
             },
         )
         rows.append(row)
-        if sort:
-            order.append((label.casefold(), row_key or "", cur))
+        if sort:  # label, key, currency as one string: \0 sorts first, so it orders as the tuple would
+            order.append(f"{label.casefold()}\0{row_key or ''}\0{cur}")
     if sort:  # (slice, currency) is unique per line: the sort keys never tie
         ranks = sorted(range(len(rows)), key=order.__getitem__)
         rows = [rows[i] for i in ranks]
