@@ -70,3 +70,19 @@ def book(db: Any) -> Book:
         "delta": lf.customer("C-400", "Delta Inc", territory="East", region="NA"),
     }
     return Book(users=users, customers=customers)
+
+
+@pytest.fixture
+def duck_runs(monkeypatch: Any) -> list[str]:
+    """The statements the columnar copy's DuckDB ran during the test (so a test can tell it was used)."""
+    from ardesk.metrics import columnar
+
+    ran: list[str] = []
+    real = columnar.DuckDb.run
+
+    def spy(self: Any, sql: str, params: Any) -> Any:
+        ran.append(sql)
+        return real(self, sql, params)
+
+    monkeypatch.setattr(columnar.DuckDb, "run", spy)
+    return ran

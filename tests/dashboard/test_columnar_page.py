@@ -18,19 +18,11 @@ pytestmark = pytest.mark.django_db(transaction=True)
 
 
 @pytest.fixture
-def on_copy(tmp_path: Path, settings: Any, monkeypatch: Any) -> list[str]:
+def on_copy(tmp_path: Path, settings: Any, duck_runs: list[str]) -> list[str]:
     settings.ARDESK_COLUMNAR_PATH = str(tmp_path / "columnar.duckdb")
     settings.ARDESK_COLUMNAR_MIN_CUSTOMERS = 1
     settings.ARDESK_DASHBOARD_SNAPSHOTS = False
-    ran: list[str] = []
-    real = columnar.DuckDb.run
-
-    def spy(self: Any, sql: str, params: Any) -> Any:
-        ran.append(sql)
-        return real(self, sql, params)
-
-    monkeypatch.setattr(columnar.DuckDb, "run", spy)
-    return ran
+    return duck_runs
 
 
 def test_overview_from_the_copy(ar: Any, as_user: Any, on_copy: list[str]) -> None:

@@ -48,20 +48,6 @@ def copy_path(tmp_path: Path, settings: Any) -> Path:
     return path
 
 
-@pytest.fixture
-def duck_runs(monkeypatch: Any) -> list[str]:
-    """The statements DuckDB ran (so a test can tell the copy was really used)."""
-    ran: list[str] = []
-    real = columnar.DuckDb.run
-
-    def spy(self: Any, sql: str, params: Any) -> Any:
-        ran.append(sql)
-        return real(self, sql, params)
-
-    monkeypatch.setattr(columnar.DuckDb, "run", spy)
-    return ran
-
-
 # --- pure -------------------------------------------------------------------------------------------------
 
 
