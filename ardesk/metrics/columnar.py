@@ -326,7 +326,8 @@ def _plan(
 # --- reading the database -----------------------------------------------------------------------------
 
 
-def _top(table: str) -> int:
+def table_top(table: str) -> int:
+    """The highest id of a ledger table (0 when empty)."""
     with connection.cursor() as cur:
         cur.execute(f"SELECT MAX(id) FROM {connection.ops.quote_name(table)}")  # noqa: S608
         return int(cur.fetchone()[0] or 0)
@@ -477,7 +478,7 @@ def _incremental(con: Any, progress: Progress | None) -> SyncResult:
     batches: list[tuple[Source, Any, list[int]]] = []
     for src in SOURCES:
         st = states[src.name]
-        top = _top(src.table)
+        top = table_top(src.table)
         if top < st.frontier:
             raise NeedsFullBuild(f"{src.table}: rows deleted (highest id {top}, copied to {st.frontier})")
         lo, new_states[src.name], complete = _plan(src.table, st, top, now, settle)
@@ -543,7 +544,7 @@ def _build(path: Path, progress: Progress | None, reason: str) -> SyncResult:
             audit_top = int(AuditLog.objects.order_by("-id").values_list("id", flat=True).first() or 0)
             states = {"audit": _planned(AuditLog._meta.db_table, audit_top, now, settle)}
             for src in SOURCES:
-                top = _top(src.table)
+                top = table_top(src.table)
                 n = 0
                 for rows in _read_range(src, 0, top):
                     con.register("ardesk_rows", _arrow(src, rows))

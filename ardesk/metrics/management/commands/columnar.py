@@ -11,7 +11,6 @@ from __future__ import annotations
 from typing import IO, Any, cast
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
-from django.db import connection
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
@@ -48,7 +47,8 @@ class Command(BaseCommand):
                 TimeElapsedColumn(),
             )
             with Progress(*columns, console=console) as bar:
-                tasks = {s.name: bar.add_task(s.name, total=_top(s.table)) for s in columnar.SOURCES}
+                top = columnar.table_top
+                tasks = {s.name: bar.add_task(s.name, total=top(s.table)) for s in columnar.SOURCES}
 
                 def tick(name: str, n: int) -> None:
                     bar.advance(tasks[name], n)
@@ -91,9 +91,3 @@ class Command(BaseCommand):
         if bad:
             raise CommandError(f"the copy differs from the database in: {', '.join(bad)}", returncode=1)
         console.print("The copy equals the database.")
-
-
-def _top(table: str) -> int:
-    with connection.cursor() as cur:
-        cur.execute(f"SELECT COALESCE(MAX(id), 0) FROM {connection.ops.quote_name(table)}")  # noqa: S608
-        return int(cur.fetchone()[0])
