@@ -65,11 +65,11 @@ from ardesk.core.models import AuditLog
 from ardesk.ledger.models import Application, CreditMemo, Invoice, Payment, WriteOff
 
 from . import queries as q
+from .feed import settle_seconds
 
 log = logging.getLogger(__name__)
 
 LAYOUT = 1  # the copy's table layout; a copy of another layout is built again
-DEFAULT_SETTLE_SECONDS = 3600
 CHUNK = 200_000  # rows read from the database per Arrow batch
 ID_CHUNK = 500  # ids per IN list when records are read again
 
@@ -167,12 +167,6 @@ def configured_path() -> Path | None:
 
 def min_customers() -> int:
     return int(getattr(settings, "ARDESK_COLUMNAR_MIN_CUSTOMERS", 50_000))
-
-
-def _settle_seconds() -> int:
-    if connection.vendor != "postgresql":
-        return 0  # SQLite: one writer at a time, ids appear in commit order
-    return int(getattr(settings, "ARDESK_SNAPSHOT_SETTLE_SECONDS", DEFAULT_SETTLE_SECONDS))
 
 
 def identity() -> str:
@@ -462,7 +456,7 @@ def _incremental(con: Any, progress: Progress | None) -> SyncResult:
         con.execute(f"SELECT {cols} FROM {_q(src.table)} LIMIT 0")  # noqa: S608
     states = _states(con)
     now = timezone.now()
-    settle = _settle_seconds()
+    settle = settle_seconds()
     result = SyncResult()
     audit_state = states.get("audit")
     if audit_state is None or any(s.name not in states for s in SOURCES):
@@ -536,7 +530,7 @@ def _build(path: Path, progress: Progress | None, reason: str) -> SyncResult:
         p.unlink(missing_ok=True)
     result = SyncResult(full=True, reason=reason)
     now = timezone.now()
-    settle = _settle_seconds()
+    settle = settle_seconds()
     con = _connect(tmp)
     try:
         _create_tables(con)

@@ -67,6 +67,7 @@ from ardesk.ledger.selectors import customer_scope_q, organization
 from . import definitions as d
 from . import queries as q
 from . import selectors as sel
+from .feed import settle_seconds
 from .models import MAX_BUCKETS, Grain, KpiSnapshot, SnapshotPeriod, SnapshotWatermark
 
 TOTAL = ""  # the dimension (and key) of the whole book
@@ -89,7 +90,6 @@ DEFAULT_GRAINS: dict[str, dict[str, Any]] = {
     "day": {"dimensions": [TOTAL, "collector", "territory"], "days": 100},
 }
 LEASE_SECONDS = 600
-DEFAULT_SETTLE_SECONDS = 3600
 
 Progress = Callable[[str, int, int], None]  # (phase, done, total)
 
@@ -132,12 +132,6 @@ def grain_configs() -> dict[str, GrainConfig]:
             countback_months=int(spec.get("countback_months", 12)),
         )
     return out
-
-
-def _settle_seconds() -> int:
-    if connection.vendor != "postgresql":
-        return 0  # SQLite: one writer at a time, ids appear in commit order
-    return int(getattr(settings, "ARDESK_SNAPSHOT_SETTLE_SECONDS", DEFAULT_SETTLE_SECONDS))
 
 
 def _stored_key(key: str | None) -> str:
@@ -686,7 +680,7 @@ def read_changes(
     audit id read. One range statement per ledger table; the relevant audit rows above the watermark
     (none when everything is recomputed anyway)."""
     now = now or timezone.now()
-    settle = _settle_seconds()
+    settle = settle_seconds()
     ch = Changes()
     new_state: dict[str, Any] = {}
     sources: list[tuple[str, type[Model], str | None]] = [
