@@ -849,22 +849,6 @@ def _aging_rows(
     )
 
 
-def _aging_row(
-    key: q.SliceKey,
-    line: tuple[list[int], int, int, int, int],
-    names: Mapping[Any, str],
-    *,
-    by: str | None,
-    as_of: dt.date,
-    basis: d.Basis,
-    labels: tuple[str, ...],
-    currency_mode: CurrencyMode,
-) -> AgingRow:
-    return _aging_row_list(
-        [(key, line)], names, by=by, as_of=as_of, basis=basis, labels=labels, currency_mode=currency_mode
-    )[0]
-
-
 def _aging_row_list(
     lines: Iterable[tuple[q.SliceKey, tuple[list[int], int, int, int, int]]],
     names: Mapping[Any, str],
@@ -945,19 +929,15 @@ def _top_rows(
             found = [pk for pk in found if pk[0] >= last]
         chosen.extend(key for _pd, key in found)
     names = slice_labels(by, {k for k, _ in chosen})
-    rows = [
-        _aging_row(
-            key,
-            lines[key],
-            names,
-            by=by,
-            as_of=as_of,
-            basis=basis,
-            labels=labels,
-            currency_mode=currency_mode,
-        )
-        for key in chosen
-    ]
+    rows = _aging_row_list(
+        ((key, lines[key]) for key in chosen),
+        names,
+        by=by,
+        as_of=as_of,
+        basis=basis,
+        labels=labels,
+        currency_mode=currency_mode,
+    )
     rows.sort(key=lambda r: (r.currency, -(r.open_ar - r.buckets[0]), r.label.casefold(), r.key or ""))
     out: list[AgingRow] = []
     for cur in sorted({r.currency for r in rows}):

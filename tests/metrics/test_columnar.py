@@ -86,13 +86,12 @@ def test_watermark_settles_after_the_settle_time() -> None:
 
 @pytest.mark.django_db(transaction=False)
 def test_aging_row_is_the_dataclass() -> None:
-    """`_aging_row` fills the frozen dataclass at once (speed); it must equal the normal constructor."""
+    """`_aging_row_list` fills the frozen dataclass at once (speed); it must equal the constructor."""
     import dataclasses
 
     line = ([100, 50, 0], 2, 150, 30, 10)
-    fast = ms._aging_row(
-        ("7", "USD"),
-        line,
+    (fast,) = ms._aging_row_list(
+        [(("7", "USD"), line)],
         {"7": "C-7 Seven"},
         by="customer",
         as_of=MARCH,
